@@ -1,0 +1,65 @@
+"""The one result type every caller gets (CLI, API, UI, evaluation)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["AnswerResult", "CitedSentence", "Citation", "RankedParagraph", "Turn"]
+
+
+class Turn(BaseModel):
+    """One earlier turn of the conversation."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=20_000)
+
+
+class CitedSentence(BaseModel):
+    """A sentence quoted from a paragraph; offsets index the paragraph text."""
+
+    index: int
+    text: str
+    start: int
+    end: int
+
+
+class Citation(BaseModel):
+    """A paragraph an answer cites, with the sentences it quotes."""
+
+    paragraph: int
+    text: str
+    sentences: list[CitedSentence]
+
+
+class RankedParagraph(BaseModel):
+    """A paragraph in the retrieval ranking, best first."""
+
+    paragraph: int
+    score: float = Field(description="Fused score (higher is better).")
+    dense: float = Field(description="Best cosine similarity of its sentences or itself.")
+    bm25: float = Field(description="BM25 score of the paragraph (0 when no term matched).")
+
+
+class AnswerResult(BaseModel):
+    """An answer with citations, or an abstention with suggestions."""
+
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation]
+    ranked: list[RankedParagraph]
+    suggestions: list[int] = Field(
+        default_factory=list, description="Nearest paragraphs offered when abstaining."
+    )
+    language: str = Field(description="Detected language of the question (ISO 639-1).")
+    abstain_reason: str | None = None
+    search_query: str = Field(description="The text retrieval searched with.")
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+    @property
+    def cited_paragraphs(self) -> list[int]:
+        return [c.paragraph for c in self.citations]

@@ -1,0 +1,160 @@
+"""Hybrid retrieval: dense (best sentence per paragraph) fused with Dutch BM25.
+
+Plain reciprocal rank fusion hurt non-Dutch questions: BM25 shares no word with
+them and its all-zero scores tie. So BM25 only ranks paragraphs it actually
+scored, and its weight is scaled by the share of query terms it knows. LangChain's
+``EnsembleRetriever`` has fixed weights and ranks zero scores, hence this fusion.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Literal
+
+from rank_bm25 import BM25Okapi
+
+from assistant.result import RankedParagraph
+from assistant.text import Analyzer
+from index.document import Document
+from index.store import ParagraphIndex
+
+__all__ = ["Bm25Ranker", "HybridRetriever", "Ranking", "SearchQuery"]
+
+Mode = Literal["hybrid", "dense", "bm25"]
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """What to search for: the question, plus context from earlier turns."""
+
+    question: str
+    context: str = ""  # earlier user questions, for follow-ups
+    cited: tuple[int, ...] = ()  # paragraphs cited by the last answer
+
+
+@dataclass
+class Ranking:
+    """Retrieval output: ranked paragraphs and the per-sentence evidence."""
+
+    paragraphs: list[RankedParagraph]
+    # (paragraph, sentence) -> cosine similarity with the question alone
+    sentence_similarity: dict[tuple[int, int], float] = field(default_factory=dict)
+    bm25_coverage: float = 0.0
+    context_similarity: float = 0.0  # best similarity of question + context
+
+    @property
+    def order(self) -> list[int]:
+        return [p.paragraph for p in self.paragraphs]
+
+    @property
+    def best_similarity(self) -> float:
+        """Best sentence similarity, with the conversation's context where given."""
+        own = max(self.sentence_similarity.values(), default=0.0)
+        return max(own, self.context_similarity)
+
+
+class Bm25Ranker:
+    """BM25 over the paragraphs with a Dutch analyser (rank-bm25)."""
+
+    def __init__(self, document: Document) -> None:
+        self._analyze = Analyzer("nl")
+        self._numbers = [p.number for p in document.paragraphs]
+        corpus = [self._analyze(p.text) for p in document.paragraphs]
+        self._bm25 = BM25Okapi(corpus)
+        self.vocabulary = frozenset(t for doc in corpus for t in doc)
+
+    def score(self, text: str) -> tuple[dict[int, float], float]:
+        """BM25 score per paragraph and the share of query terms in the vocabulary."""
+        terms = self._analyze(text)
+        if not terms:
+            return {n: 0.0 for n in self._numbers}, 0.0
+        known = sum(t in self.vocabulary for t in terms) / len(terms)
+        scores = self._bm25.get_scores(terms)
+        return {n: max(0.0, float(s)) for n, s in zip(self._numbers, scores, strict=True)}, known
+
+
+class HybridRetriever:
+    """Ranks a document's paragraphs for a question (and its conversation)."""
+
+    def __init__(
+        self,
+        document: Document,
+        index: ParagraphIndex,
+        *,
+        mode: Mode = "hybrid",
+        bm25_weight: float = 0.5,
+        rrf_k: int = 10,
+        history_weight: float = 0.6,
+    ) -> None:
+        self._document = document
+        self._index = index
+        self._bm25 = Bm25Ranker(document)
+        self._mode = mode
+        self._bm25_weight = bm25_weight
+        self._rrf_k = rrf_k
+        self._history_weight = history_weight
+        self._entries = sum(len(p.sentences) + 1 for p in document.paragraphs)
+
+    @property
+    def document(self) -> Document:
+        return self._document
+
+    def _dense(self, text: str) -> tuple[dict[int, float], dict[tuple[int, int], float]]:
+        vector = self._index.embedder.embed_query(text)
+        hits = self._index.search(vector, k=min(self._entries, 200))
+        best: dict[int, float] = {}
+        sentences: dict[tuple[int, int], float] = {}
+        for hit in hits:
+            best[hit.paragraph] = max(best.get(hit.paragraph, -1.0), hit.similarity)
+            if hit.sentence >= 0:
+                sentences[(hit.paragraph, hit.sentence)] = hit.similarity
+        return best, sentences
+
+    def rank(self, query: SearchQuery) -> Ranking:
+        fused: dict[int, float] = defaultdict(float)
+        dense: dict[int, float] = {}
+        sentences: dict[tuple[int, int], float] = {}
+        k = self._rrf_k
+        context_best = 0.0
+
+        def add(scores: dict[int, float], weight: float) -> None:
+            ordered = sorted((n for n, s in scores.items() if s > 0), key=lambda n: -scores[n])
+            for rank, number in enumerate(ordered, 1):
+                fused[number] += weight / (k + rank)
+
+        # Sentence similarities are needed to compose answers and to abstain,
+        # whatever the mode; the mode decides only what is fused into the ranking.
+        dense, sentences = self._dense(query.question)
+        if self._mode in ("hybrid", "dense"):
+            add(dense, 1.0)
+            if query.context:
+                context_dense, _ = self._dense(f"{query.context} {query.question}")
+                context_best = max(context_dense.values(), default=0.0)
+                add(context_dense, self._history_weight)
+        bm25, coverage = self._bm25.score(query.question)
+        if self._mode == "bm25":
+            add(bm25, 1.0)
+            if query.context:
+                add(self._bm25.score(f"{query.context} {query.question}")[0], self._history_weight)
+        elif self._mode == "hybrid":
+            add(bm25, self._bm25_weight * coverage)
+        if query.cited:
+            add({n: 1.0 / (i + 1) for i, n in enumerate(query.cited)}, self._history_weight / 2)
+        numbers = [p.number for p in self._document.paragraphs]
+        # Dense similarity breaks the remaining ties (e.g. BM25 with no match).
+        ordered = sorted(numbers, key=lambda n: (-fused[n], -dense.get(n, 0.0), n))
+        return Ranking(
+            paragraphs=[
+                RankedParagraph(
+                    paragraph=n,
+                    score=round(fused[n], 6),
+                    dense=round(dense.get(n, 0.0), 6),
+                    bm25=round(bm25.get(n, 0.0), 6),
+                )
+                for n in ordered
+            ],
+            sentence_similarity=sentences,
+            bm25_coverage=coverage,
+            context_similarity=context_best,
+        )

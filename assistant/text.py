@@ -1,0 +1,72 @@
+"""Text analysis shared by BM25 and abstention: folding, stop words, Dutch stemming."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+__all__ = ["Analyzer", "content_terms", "detect_language", "fold", "numbers"]
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_NUMBER = re.compile(r"\b\d{2,}\b")
+SUPPORTED_LANGUAGES = ("nl", "en", "de", "fr")
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents: 'geïnterpreteerd' -> 'geinterpreteerd'."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@lru_cache(maxsize=8)
+def _stopwords(language: str) -> frozenset[str]:
+    import stopwordsiso
+
+    words = stopwordsiso.stopwords(language) if stopwordsiso.has_lang(language) else set()
+    return frozenset(fold(w) for w in words)
+
+
+class Analyzer:
+    """Lower-case, fold accents, drop stop words and stem with Snowball."""
+
+    def __init__(self, language: str = "nl") -> None:
+        import snowballstemmer
+
+        names = {"nl": "dutch", "en": "english", "de": "german", "fr": "french"}
+        self.language = language
+        self._stemmer = snowballstemmer.stemmer(names.get(language, "dutch"))
+        self._stop = _stopwords(language)
+
+    def __call__(self, text: str) -> list[str]:
+        tokens = [t for t in _WORD.findall(fold(text)) if t not in self._stop]
+        return list(self._stemmer.stemWords(tokens))
+
+
+def content_terms(text: str, language: str) -> list[str]:
+    """The folded words of ``text`` that are not stop words of ``language``."""
+    stop = _stopwords(language) | _stopwords("nl")
+    return [t for t in _WORD.findall(fold(text)) if t not in stop and not t.isdigit()]
+
+
+def numbers(text: str) -> set[str]:
+    """Numbers of two or more digits (years, amounts) mentioned in ``text``."""
+    return set(_NUMBER.findall(text))
+
+
+@lru_cache(maxsize=1)
+def _detector() -> object:
+    from lingua import Language, LanguageDetectorBuilder
+
+    languages = [Language.DUTCH, Language.ENGLISH, Language.GERMAN, Language.FRENCH,
+                 Language.ITALIAN, Language.SPANISH]
+    return LanguageDetectorBuilder.from_languages(*languages).with_preloaded_language_models().build()
+
+
+def detect_language(text: str, default: str = "nl") -> str:
+    """ISO 639-1 code of the text's language; ``default`` when unsure."""
+    detector = _detector()
+    language = detector.detect_language_of(text)  # type: ignore[attr-defined]
+    if language is None:
+        return default
+    return str(language.iso_code_639_1.name).lower()
