@@ -19,7 +19,7 @@ from assistant.prompts import load_messages
 from assistant.result import AnswerResult, Turn
 from assistant.retrieval import HybridRetriever, Ranking, SearchQuery
 from assistant.settings import Settings
-from assistant.text import detect_language
+from assistant.text import detect_language, load_names
 from index.document import Document, Paragraph, load_document
 from index.embedders import Embedder
 from index.store import IndexReport, ParagraphIndex, make_client
@@ -192,7 +192,10 @@ def build_assistant(
     answerer = ExtractiveAnswerer(
         document,
         load_messages(),
-        AbstentionPolicy(settings.abstain_min_dense, settings.abstain_max_unknown),
+        AbstentionPolicy(
+            settings.abstain_min_dense,
+            load_names(settings.names_path, " ".join(p.text for p in document.paragraphs)),
+        ),
         max_paragraphs=settings.answer_max_paragraphs,
         margin=settings.answer_margin,
     )

@@ -5,8 +5,18 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
-__all__ = ["Analyzer", "content_terms", "detect_language", "fold", "numbers"]
+__all__ = [
+    "Analyzer",
+    "content_terms",
+    "detect_language",
+    "fold",
+    "load_names",
+    "names",
+    "numbers",
+    "words",
+]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _NUMBER = re.compile(r"\b\d{2,}\b")
@@ -47,6 +57,42 @@ def content_terms(text: str, language: str) -> list[str]:
     """The folded words of ``text`` that are not stop words of ``language``."""
     stop = _stopwords(language) | _stopwords("nl")
     return [t for t in _WORD.findall(fold(text)) if t not in stop and not t.isdigit()]
+
+
+_NAME_TOKEN = re.compile(r"[^\W\d_][\w']*", re.UNICODE)
+_SENTENCE_START = re.compile(r"(^|[.!?:;]\s+|[\"“(]\s*)$")
+
+
+def words(text: str) -> set[str]:
+    """Every folded word of ``text`` (apostrophe parts split off)."""
+    return {w for w in _WORD.findall(fold(text))}
+
+
+def names(text: str, language: str) -> list[str]:
+    """Names a question mentions: acronyms, and capitalised words not opening a sentence.
+
+    German capitalises every noun, so there only acronyms count.
+    """
+    found: list[str] = []
+    for match in _NAME_TOKEN.finditer(text):
+        token = match.group().split("'")[-1] if "'" in match.group() else match.group()
+        if not token or not token[0].isupper():
+            continue
+        acronym = len(token) >= 2 and token.isupper()
+        opening = bool(_SENTENCE_START.search(text[: match.start()]))
+        if acronym or (language != "de" and not opening):
+            found.append(token)
+    return found
+
+
+def load_names(path: Path | None, document_text: str) -> frozenset[str]:
+    """Folded names the document knows: its own words plus a reviewed list of forms."""
+    known = words(document_text)
+    if path is not None and path.exists():
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.lstrip().startswith("#"):
+                known |= {fold(form) for form in line.split("\t") if form.strip()}
+    return frozenset(known)
 
 
 def numbers(text: str) -> set[str]:

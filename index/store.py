@@ -150,12 +150,12 @@ class ParagraphIndex:
         started = time.perf_counter()
         reason = "rebuild requested" if rebuild else self.status(document)
         if reason == "current":
-            self._open()
+            # The vector store is opened on the first search, not here: a no-op
+            # 'assistant index' should not pay for importing it.
             return IndexReport(False, reason, time.perf_counter() - started, self.count())
         with _build_lock(self._lock_dir):
             # Another process may have built it while we waited for the lock.
             if not rebuild and self.status(document) == "current":
-                self._open()
                 return IndexReport(False, "built by another process", time.perf_counter() - started, self.count())
             log.info("building index '%s': %s", self._name, reason)
             self._build(document, progress)
@@ -190,7 +190,6 @@ class ParagraphIndex:
         self._drop(self._name)
         staging.modify(name=self._name)
         self._store = None
-        self._open()
 
     def _drop(self, name: str) -> None:
         try:

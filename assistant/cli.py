@@ -1,0 +1,239 @@
+"""The ``assistant`` command: ask, chat, paragraphs, show, index, eval, serve."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+__all__ = ["main"]
+
+EXIT_USAGE = 2
+EXIT_ERROR = 1
+
+
+class CliError(Exception):
+    """A user-facing error: printed as one line, exit status attached."""
+
+    def __init__(self, message: str, status: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from assistant.settings import load_settings
+
+    overrides: dict[str, object] = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = Path(args.data_dir)
+    try:
+        return load_settings(**overrides)
+    except ValidationError as error:
+        raise CliError(f"invalid settings: {error}") from error
+
+
+def _service(args: argparse.Namespace, *, rebuild: bool = False, quiet: bool = False) -> Any:
+    from assistant.service import build_assistant
+    from index.store import IndexError_
+
+    settings = _settings(args)
+    bar: Any = None
+
+    def progress(done: int, total: int) -> None:
+        nonlocal bar
+        if quiet:
+            return
+        if bar is None:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, desc="indexing", unit="entry", file=sys.stderr)
+        bar.update(done - bar.n)
+
+    try:
+        service, report = build_assistant(settings, progress=progress, rebuild=rebuild)
+    except (IndexError_, FileNotFoundError, ValueError) as error:
+        raise CliError(str(error), EXIT_ERROR) from error
+    finally:
+        if bar is not None:
+            bar.close()
+    if report.built and not quiet:
+        print(f"index built ({report.reason}) in {report.seconds:.1f} s", file=sys.stderr)
+    return service, report
+
+
+def _load_history(path: str | None) -> list[Any]:
+    if not path:
+        return []
+    from assistant.result import Turn
+
+    try:
+        raw = json.loads(Path(path).read_text(encoding="utf-8"))
+        return TypeAdapter(list[Turn]).validate_python(raw)
+    except FileNotFoundError:
+        raise CliError(f"history file not found: {path}") from None
+    except (json.JSONDecodeError, ValidationError) as error:
+        raise CliError(
+            f"{path}: expected a JSON list of {{\"role\": \"user\"|\"assistant\", "
+            f"\"content\": ...}} objects ({error.__class__.__name__}: {str(error)[:200]})"
+        ) from error
+
+
+def _print_result(result: Any, as_json: bool) -> None:
+    if as_json:
+        print(result.model_dump_json(indent=2))
+        return
+    print(result.answer)
+    if result.abstained:
+        return
+    for citation in result.citations:
+        print(f"\n[§{citation.paragraph}] {citation.text}")
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from assistant.service import QuestionError
+
+    history = _load_history(args.history)
+    service, _ = _service(args, quiet=args.json)
+    try:
+        result = service.ask(args.question, history)
+    except QuestionError as error:
+        raise CliError(str(error)) from error
+    _print_result(result, args.json)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from assistant.result import Turn
+    from assistant.service import QuestionError
+
+    service, _ = _service(args)
+    history: list[Turn] = []
+    print("Ask about the conclusions (empty line or Ctrl-D to stop).")
+    while True:
+        try:
+            question = input("> ")
+        except EOFError:
+            print()
+            return 0
+        if not question.strip():
+            return 0
+        try:
+            result = service.ask(question, history)
+        except QuestionError as error:
+            print(f"error: {error}", file=sys.stderr)
+            continue
+        print(result.answer)
+        history += [Turn(role="user", content=result.question), Turn(role="assistant", content=result.answer)]
+
+
+def cmd_paragraphs(args: argparse.Namespace) -> int:
+    from index.document import load_document
+
+    settings = _settings(args)
+    document = load_document(settings.document_path, settings.errata_path)
+    for paragraph in document.paragraphs:
+        text = paragraph.text if len(paragraph.text) <= 100 else paragraph.text[:97] + "..."
+        print(f"§{paragraph.number}  {text}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from index.document import load_document
+
+    settings = _settings(args)
+    document = load_document(settings.document_path, settings.errata_path)
+    try:
+        number = int(args.number.lstrip("§"))
+        paragraph = document.paragraph(number)
+    except ValueError:
+        raise CliError(f"'{args.number}' is not a paragraph number") from None
+    except KeyError as error:
+        raise CliError(str(error.args[0])) from None
+    if args.json:
+        print(paragraph.model_dump_json(indent=2))
+    else:
+        print(f"§{paragraph.number}\n{paragraph.text}")
+    return 0
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    _, report = _service(args, rebuild=args.rebuild)
+    state = f"built ({report.reason})" if report.built else "up to date"
+    print(f"index {state}: {report.entries} entries, {report.seconds:.2f} s")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    try:
+        from assistant.server import serve
+    except ImportError as error:
+        raise CliError(f"the web extra is needed: pip install '.[web]' ({error})", EXIT_ERROR) from error
+    serve(_settings(args), host=args.host, port=args.port, root_path=args.root_path)
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="assistant",
+        description="Cited answers over EU Council conclusions, offline.",
+    )
+    parser.add_argument("--data-dir", help="index directory (default: ASSISTANT_DATA_DIR)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    ask = commands.add_parser("ask", help="answer one question")
+    ask.add_argument("question")
+    ask.add_argument("--json", action="store_true", help="print the full result as JSON")
+    ask.add_argument("--history", help="JSON file with earlier turns [{role, content}, ...]")
+    ask.set_defaults(func=cmd_ask)
+
+    commands.add_parser("chat", help="a conversation in the terminal").set_defaults(func=cmd_chat)
+    commands.add_parser("paragraphs", help="list the paragraphs").set_defaults(func=cmd_paragraphs)
+
+    show = commands.add_parser("show", help="print one paragraph")
+    show.add_argument("number")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=cmd_show)
+
+    index = commands.add_parser("index", help="build the index unless it is current")
+    index.add_argument("--rebuild", action="store_true", help="build even when current")
+    index.set_defaults(func=cmd_index)
+
+    serve = commands.add_parser("serve", help="start the web page and HTTP API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=7860)
+    serve.add_argument("--root-path", default="", help="path prefix behind a reverse proxy")
+    serve.set_defaults(func=cmd_serve)
+
+    commands.add_parser("eval", help="evaluate on gold files (see 'assistant eval --help')", add_help=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``assistant`` command."""
+    from assistant.service import offline_environment
+
+    offline_environment()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # 'eval' owns its options (see assistant.eval_cli); hand the rest over unparsed.
+    if argv[:1] == ["eval"]:
+        from assistant.eval_cli import main as eval_main
+
+        return eval_main(argv[1:])
+    args = _parser().parse_args(argv)
+    try:
+        status: int = args.func(args)
+    except CliError as error:
+        print(f"assistant: error: {error}", file=sys.stderr)
+        return error.status
+    except KeyboardInterrupt:
+        return 130
+    return status
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
