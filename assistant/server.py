@@ -1,0 +1,475 @@
+"""The ASGI app: the HTTP API, the Gradio page mounted at ``/``, and ``serve``.
+
+The assistant is built in a background thread when the app starts, so the port
+answers at once: ``/healthz`` and the API say 503 until the index and the model
+are loaded.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import secrets
+import threading
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import Headers, MutableHeaders, QueryParams
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from assistant.result import AnswerResult, Turn
+from assistant.service import AssistantService, QuestionError, build_assistant
+from assistant.settings import Settings
+from assistant.web_settings import WebSettings
+from index.document import Paragraph
+
+__all__ = [
+    "AccessControl",
+    "AskRequest",
+    "LockedService",
+    "RelativePageLinks",
+    "SecurityHeaders",
+    "ServiceHolder",
+    "create_app",
+    "serve",
+]
+
+_WORDS = re.compile(r"\S+\s*")
+_WARM_UP = "Wat veroordeelt de EU met klem?"
+
+
+class AskRequest(BaseModel):
+    """A question, with the earlier turns of the conversation (oldest first)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(description="The question, in Dutch or English (or German, French).")
+    history: list[Turn] = Field(default_factory=list, max_length=200)
+
+
+class LockedService:
+    """The assistant service, one answer at a time (the embedder is not thread-safe)."""
+
+    def __init__(self, service: AssistantService) -> None:
+        self._service = service
+        self._lock = threading.Lock()
+        self.max_question_chars = service.settings.max_question_chars
+
+    def validate(self, question: str) -> str:
+        return self._service.validate(question)
+
+    def ask(self, question: str, history: Sequence[Turn] = ()) -> AnswerResult:
+        with self._lock:
+            return self._service.ask(question, history)
+
+    def paragraphs(self) -> list[Paragraph]:
+        return self._service.paragraphs()
+
+    def paragraph(self, number: int) -> Paragraph:
+        return self._service.paragraph(number)
+
+
+class ServiceHolder:
+    """Builds the assistant once in a background thread and reports readiness."""
+
+    def __init__(self, build: Callable[[], AssistantService]) -> None:
+        self._build = build
+        self._ready = threading.Event()
+        self._service: LockedService | None = None
+        self.error: str | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="assistant-build", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            service = LockedService(self._build())
+            service.ask(_WARM_UP)  # loads the query model and the language detector
+            self._service = service
+        except Exception as exc:  # reported by /healthz, never raised into the server
+            self.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self._ready.set()
+
+    def get(self, wait: float = 0.0) -> LockedService:
+        """The service; RuntimeError when it is not ready within ``wait`` seconds."""
+        self._ready.wait(wait)
+        if self._service is None:
+            raise RuntimeError(self.error or "the assistant is still loading its index and model")
+        return self._service
+
+
+def _checked_question(service: LockedService, question: str) -> str:
+    if len(question.strip()) > service.max_question_chars:
+        raise HTTPException(
+            413,
+            f"the question is {len(question.strip())} characters long; "
+            f"the limit is {service.max_question_chars}",
+        )
+    try:
+        return service.validate(question)
+    except QuestionError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+def _sse(event: str, data: Any) -> str:
+    return f"event: {event}\ndata: {json.dumps(jsonable_encoder(data), ensure_ascii=False)}\n\n"
+
+
+async def _answer_events(
+    service: LockedService, question: str, history: Sequence[Turn]
+) -> AsyncIterator[str]:
+    yield _sse("status", {"stage": "retrieving"})
+    try:
+        result = await run_in_threadpool(service.ask, question, history)
+    except Exception as exc:  # the status line is sent already: report in-band
+        yield _sse("error", {"detail": f"{type(exc).__name__}: {exc}"})
+        return
+    for match in _WORDS.finditer(result.answer):
+        yield _sse("token", {"text": match.group(0)})
+    yield _sse("result", result)
+
+
+_STREAM_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": (
+            "Server-sent events: one `status`, then `token` events (`{text}`) that concatenate "
+            "to the answer, then one `result` with the full AnswerResult (or one `error`)."
+        ),
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    413: {"description": "The question is longer than the limit."},
+    422: {"description": "The body or the question is invalid."},
+    503: {"description": "The index and model are still loading."},
+}
+
+
+def _holder(request: Request) -> ServiceHolder:
+    holder: ServiceHolder = request.app.state.holder
+    return holder
+
+
+def _ready(request: Request) -> LockedService:
+    try:
+        return _holder(request).get()
+    except RuntimeError as exc:
+        raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from None
+
+
+Service = Annotated[LockedService, Depends(_ready)]
+router = APIRouter()
+
+
+@router.get("/healthz", tags=["health"], responses={503: {"description": "Not ready."}})
+def healthz(request: Request) -> JSONResponse:
+    """Ready once the index and the model are loaded."""
+    holder = _holder(request)
+    try:
+        service = holder.get()
+    except RuntimeError as exc:
+        status = "failed" if holder.error else "loading"
+        return JSONResponse({"status": status, "detail": str(exc)}, status_code=503)
+    return JSONResponse({"status": "ready", "paragraphs": len(service.paragraphs())})
+
+
+@router.post("/api/ask", tags=["answers"], responses=_ERRORS)
+def ask(body: AskRequest, service: Service) -> AnswerResult:
+    """Answer a question, with citations, or abstain."""
+    return service.ask(_checked_question(service, body.question), body.history)
+
+
+@router.post(
+    "/api/ask/stream",
+    tags=["answers"],
+    response_class=StreamingResponse,
+    responses={**_STREAM_DOC, **_ERRORS},
+)
+def ask_stream(body: AskRequest, service: Service) -> StreamingResponse:
+    """Answer a question as server-sent events."""
+    question = _checked_question(service, body.question)
+    return _event_stream(_answer_events(service, question, body.history))
+
+
+@router.get(
+    "/api/ask/stream",
+    tags=["answers"],
+    response_class=StreamingResponse,
+    responses={**_STREAM_DOC, **_ERRORS},
+)
+def ask_stream_get(
+    service: Service, question: Annotated[str, Query(description="The question.")]
+) -> StreamingResponse:
+    """Answer a question as server-sent events (for the browser's EventSource)."""
+    return _event_stream(_answer_events(service, _checked_question(service, question), ()))
+
+
+@router.get("/api/paragraphs", tags=["document"], responses=_ERRORS)
+def paragraphs(service: Service) -> list[Paragraph]:
+    """Every paragraph of the cleaned document (0 is the cover note)."""
+    return service.paragraphs()
+
+
+@router.get(
+    "/api/paragraphs/{number}",
+    tags=["document"],
+    responses={404: {"description": "No such paragraph."}, **_ERRORS},
+)
+def paragraph(service: Service, number: Annotated[int, Path(ge=0)]) -> Paragraph:
+    """One paragraph, with its sentences and their offsets."""
+    try:
+        return service.paragraph(number)
+    except KeyError as exc:
+        raise HTTPException(404, str(exc.args[0])) from None
+
+
+def _event_stream(events: AsyncIterator[str]) -> StreamingResponse:
+    return StreamingResponse(
+        events,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = jsonable_encoder(exc.errors(), exclude={"input", "url", "ctx"})
+    where = "; ".join(
+        f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in errors
+    )
+    return JSONResponse({"detail": f"invalid request: {where}", "errors": errors}, 422)
+
+
+_COOKIE = "assistant_token"
+_ROOT_LINK = b'<link rel="manifest" href="/manifest.json" />'
+_RELATIVE_LINKS = (
+    b'<link rel="manifest" href="./manifest.json" /><link rel="icon" href="./favicon.ico" />'
+)
+
+
+class AccessControl:
+    """Refuses every request but /healthz without the shared token or basic credentials.
+
+    Pure ASGI, so it guards streamed responses and Gradio's own routes alike.
+    """
+
+    def __init__(self, app: ASGIApp, web: WebSettings) -> None:
+        self.app = app
+        self._token = web.auth_token.get_secret_value() if web.auth_token else None
+        self._basic = (
+            (web.basic_user or "", web.basic_password.get_secret_value())
+            if web.basic_password
+            else None
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket") or _route_path(scope) == "/healthz":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        if self._allowed(headers):
+            await self.app(scope, receive, send)
+            return
+        query_token = QueryParams(scope.get("query_string", b"")).get("token")
+        if self._token and query_token and secrets.compare_digest(query_token, self._token):
+            await self.app(scope, receive, self._setting_cookie(scope, send))
+            return
+        challenge = 'Basic realm="assistant"' if self._basic else 'Bearer realm="assistant"'
+        response = JSONResponse(
+            {"detail": "authentication required: send the shared token or basic credentials"},
+            status_code=401,
+            headers={"WWW-Authenticate": challenge},
+        )
+        await response(scope, receive, send)
+
+    def _allowed(self, headers: Headers) -> bool:
+        scheme, _, value = headers.get("authorization", "").partition(" ")
+        if self._token:
+            cookie = _cookies(headers.get("cookie", "")).get(_COOKIE, "")
+            for candidate in (value if scheme.lower() == "bearer" else "", cookie):
+                if candidate and secrets.compare_digest(candidate, self._token):
+                    return True
+        if self._basic and scheme.lower() == "basic":
+            try:
+                user, _, password = base64.b64decode(value).decode("utf-8").partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                return False
+            return secrets.compare_digest(user, self._basic[0]) & secrets.compare_digest(
+                password, self._basic[1]
+            )
+        return False
+
+    def _setting_cookie(self, scope: Scope, send: Send) -> Send:
+        secure = scope.get("scheme") in ("https", "wss")
+        path = scope.get("root_path") or "/"
+        cookie = f"{_COOKIE}={self._token}; Path={path}; HttpOnly; " + (
+            "SameSite=None; Secure" if secure else "SameSite=Lax"
+        )
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).append("set-cookie", cookie)
+            await send(message)
+
+        return sending
+
+
+class SecurityHeaders:
+    """Says who may frame the page (CSP frame-ancestors) and hardens every response."""
+
+    def __init__(self, app: ASGIApp, frame_ancestors: Sequence[str]) -> None:
+        self.app = app
+        self._csp = "frame-ancestors " + " ".join(["'self'", *frame_ancestors])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                del headers["x-frame-options"]  # superseded by frame-ancestors
+                headers["content-security-policy"] = self._csp
+                headers["x-content-type-options"] = "nosniff"
+                headers["referrer-policy"] = "same-origin"
+            await send(message)
+
+        await self.app(scope, receive, sending)
+
+
+class RelativePageLinks:
+    """Keeps the page's own requests under a path prefix.
+
+    Gradio's page links ``/manifest.json`` and has no icon link (so the browser asks
+    for ``/favicon.ico``): behind a prefix-stripping proxy both leave the prefix and 404.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or _route_path(scope) != "/":
+            await self.app(scope, receive, send)
+            return
+        start: Message | None = None
+        body = bytearray()
+
+        async def buffering(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                start = message
+                return
+            if message["type"] != "http.response.body" or start is None:
+                await send(message)
+                return
+            body.extend(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            fixed = bytes(body).replace(_ROOT_LINK, _RELATIVE_LINKS, 1)
+            headers = MutableHeaders(scope=start)
+            if "content-length" in headers:
+                headers["content-length"] = str(len(fixed))
+            await send(start)
+            await send({"type": "http.response.body", "body": fixed})
+
+        await self.app(scope, receive, buffering)
+
+
+def _route_path(scope: Scope) -> str:
+    path: str = scope.get("path", "")
+    root: str = scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+def _cookies(header: str) -> dict[str, str]:
+    pairs = (part.strip().partition("=") for part in header.split(";"))
+    return {name: value for name, _, value in pairs if name}
+
+
+def create_app(
+    settings: Settings,
+    web: WebSettings | None = None,
+    *,
+    build: Callable[[], AssistantService] | None = None,
+) -> FastAPI:
+    """The whole app: API, Gradio page, access control and embedding headers."""
+    import gradio as gr
+
+    from ui.page import ChatPage
+
+    web = web or WebSettings()
+    holder = ServiceHolder(build or (lambda: build_assistant(settings)[0]))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        holder.start()
+        yield
+
+    app = FastAPI(
+        title="Policy assistant",
+        summary="Cited answers over the EU Council conclusions on malicious cyber activities.",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,  # Swagger UI loads from a CDN; the schema is at /api/openapi.json
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.holder = holder
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.include_router(router)
+    page = ChatPage(lambda: holder.get(wait=120.0), web)
+    gr.mount_gradio_app(app, page.build(), path="/", **page.mount_options())
+    # Added after the mount, so they wrap the API and every Gradio route alike; the last
+    # added is the outermost: CORS answers preflights before access control asks for
+    # credentials (browsers send none with a preflight).
+    if web.protected:
+        app.add_middleware(AccessControl, web=web)
+    if web.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=web.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+            allow_credentials="*" not in web.cors_origins,
+        )
+    app.add_middleware(RelativePageLinks)
+    app.add_middleware(SecurityHeaders, frame_ancestors=web.frame_ancestors)
+    return app
+
+
+def serve(settings: Settings, host: str, port: int, root_path: str) -> None:
+    """Run the app with uvicorn until interrupted (``assistant serve``)."""
+    import uvicorn
+
+    from assistant.service import offline_environment
+
+    offline_environment()
+    web = WebSettings(root_path=root_path) if root_path else WebSettings()
+    app = create_app(settings, web)
+    shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
+    print(f"Serving the assistant on http://{shown}:{port}{web.root_path}/", flush=True)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        root_path=web.root_path,
+        proxy_headers=True,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+    )

