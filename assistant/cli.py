@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -218,6 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from assistant.service import offline_environment
 
     offline_environment()
+    logging.basicConfig(level=logging.WARNING, format="assistant: %(message)s")
     argv = list(sys.argv[1:] if argv is None else argv)
     # 'eval' owns its options (see assistant.eval_cli); hand the rest over unparsed.
     if argv[:1] == ["eval"]:

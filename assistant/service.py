@@ -22,7 +22,7 @@ from assistant.settings import Settings
 from assistant.text import detect_language, load_names
 from index.document import Document, Paragraph, load_document
 from index.embedders import Embedder
-from index.store import IndexReport, ParagraphIndex, make_client
+from index.store import IndexReport, ParagraphIndex, open_client
 
 __all__ = ["AssistantService", "QuestionError", "build_assistant", "build_embedder", "offline_environment"]
 
@@ -176,7 +176,7 @@ def build_assistant(
     offline_environment()
     document = load_document(settings.document_path, settings.errata_path)
     embedder = embedder or build_embedder(settings)
-    client = client if client is not None else make_client(settings.data_dir)
+    client = client if client is not None else open_client(settings.data_dir)
     index = ParagraphIndex(
         client, settings.collection, embedder, lock_dir=settings.data_dir
     )

@@ -20,7 +20,7 @@ from typing import Any
 from index.document import Document
 from index.embedders import Embedder
 
-__all__ = ["Hit", "IndexError_", "IndexReport", "ParagraphIndex", "make_client"]
+__all__ = ["Hit", "IndexError_", "IndexReport", "ParagraphIndex", "make_client", "open_client"]
 
 SCHEMA_VERSION = "2"
 _BATCH = 64
@@ -62,10 +62,31 @@ def make_client(data_dir: Path) -> Any:
             settings=ChromaSettings(anonymized_telemetry=False),
         )
     except Exception as error:  # chroma raises many types for a damaged store
+        # Chroma caches a system per path, also a broken one: forget it.
+        from chromadb.api.client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()
         raise IndexError_(
-            f"the index at {data_dir / 'chroma'} cannot be opened ({error}); "
-            "run 'assistant index --rebuild' or remove that directory"
+            f"the index at {data_dir / 'chroma'} cannot be opened ({error})"
         ) from error
+
+
+def open_client(data_dir: Path) -> Any:
+    """A persistent client; a store that cannot be opened is moved aside, not deleted.
+
+    The caller then finds no index and builds a fresh one. The damaged files stay
+    in ``chroma.damaged-<time>`` for inspection.
+    """
+    try:
+        return make_client(data_dir)
+    except IndexError_ as error:
+        aside = data_dir / f"chroma.damaged-{time.strftime('%Y%m%d-%H%M%S')}"
+        (data_dir / "chroma").rename(aside)
+        log.warning("%s; moved it to %s and building a new index", error, aside)
+        try:
+            return make_client(data_dir)
+        except IndexError_ as again:
+            raise IndexError_(f"{again}; check the permissions and free space of {data_dir}") from again
 
 
 @contextmanager

@@ -1,0 +1,69 @@
+"""Language detection, name spotting, BM25 analysis and the message files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant.prompts import load_messages, prompts_dir
+from assistant.text import Analyzer, detect_language, fold, names, numbers
+
+
+@pytest.mark.parametrize(
+    ("text", "language"),
+    [
+        ("Hoe laat is het nu?", "nl"),
+        ("What does the EU condemn?", "en"),
+        ("Was verurteilt die EU?", "de"),
+        ("Que condamne l'UE ?", "fr"),
+    ],
+)
+def test_detects_short_questions(text: str, language: str) -> None:
+    assert detect_language(text) == language
+
+
+def test_dutch_analyser_folds_and_stems() -> None:
+    analyze = Analyzer("nl")
+    assert analyze("geïnterpreteerd") == analyze("geinterpreteerd")
+    assert analyze("cyberactiviteiten") == analyze("cyberactiviteit")
+    assert "de" not in analyze("de EU en de VN")
+    assert fold("Étäts") == "etats"
+
+
+def test_names_and_numbers() -> None:
+    assert names("Welke maatregelen moet Nederland nemen?", "nl") == ["Nederland"]
+    assert names("Was hat die NATO über Cyberangriffe beschlossen?", "de") == ["NATO"]
+    assert names("What does the EU condemn?", "en") == ["EU"]
+    assert names("Qu'a décidé l'OTAN ?", "fr") == ["OTAN"]
+    assert numbers("het verslag van 2015 en 16 april") == {"2015", "16"}
+
+
+def test_messages_cover_the_question_languages() -> None:
+    book = load_messages()
+    for language in ("nl", "en", "de", "fr"):
+        texts = book.for_language(language)
+        assert texts.abstain and "{paragraphs}" in texts.suggest
+    assert book.for_language("it") == book.for_language("en")
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ('[en]\nabstain = "x"\nsuggest = "{paragraphs}"\nquoting = ""\nextra = "y"\n', "extra"),
+        ('[en]\nabstain = "x"\nsuggest = "{pages}"\nquoting = ""\n', "paragraphs"),
+        ('[en]\nabstain = "{question}"\nsuggest = "{paragraphs}"\nquoting = ""\n', "no variables"),
+        ('[en]\nabstain = "x"\nquoting = ""\n', "suggest"),
+        ('[nl]\nabstain = "x"\nsuggest = "{paragraphs}"\nquoting = ""\n', "fallback"),
+        ("[en\n", "messages.toml"),
+    ],
+)
+def test_bad_message_files_fail_at_load(tmp_path: Path, body: str, problem: str) -> None:
+    path = tmp_path / "messages.toml"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(ValueError, match=problem):
+        load_messages(path)
+
+
+def test_shipped_prompts_folder() -> None:
+    assert (prompts_dir() / "messages.toml").is_file()
