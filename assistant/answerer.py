@@ -34,7 +34,9 @@ class AbstentionPolicy:
             len(known) >= 3 and folded.startswith(known) for known in self.known_names
         )
 
-    def reason(self, question: str, language: str, ranking: Ranking, document_text: str) -> str | None:
+    def reason(
+        self, question: str, language: str, ranking: Ranking, document_text: str
+    ) -> str | None:
         """Why to abstain, or None to answer."""
         best = ranking.best_similarity
         if best < self.min_similarity:

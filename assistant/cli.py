@@ -79,8 +79,8 @@ def _load_history(path: str | None) -> list[Any]:
         raise CliError(f"history file not found: {path}") from None
     except (json.JSONDecodeError, ValidationError) as error:
         raise CliError(
-            f"{path}: expected a JSON list of {{\"role\": \"user\"|\"assistant\", "
-            f"\"content\": ...}} objects ({error.__class__.__name__}: {str(error)[:200]})"
+            f'{path}: expected a JSON list of {{"role": "user"|"assistant", '
+            f'"content": ...}} objects ({error.__class__.__name__}: {str(error)[:200]})'
         ) from error
 
 
@@ -129,7 +129,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
             print(f"error: {error}", file=sys.stderr)
             continue
         print(result.answer)
-        history += [Turn(role="user", content=result.question), Turn(role="assistant", content=result.answer)]
+        history += [
+            Turn(role="user", content=result.question),
+            Turn(role="assistant", content=result.answer),
+        ]
 
 
 def cmd_paragraphs(args: argparse.Namespace) -> int:
@@ -173,7 +176,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         from assistant.server import serve
     except ImportError as error:
-        raise CliError(f"the web extra is needed: pip install '.[web]' ({error})", EXIT_ERROR) from error
+        raise CliError(
+            f"the web extra is needed: pip install '.[web]' ({error})", EXIT_ERROR
+        ) from error
     serve(_settings(args), host=args.host, port=args.port, root_path=args.root_path)
     return 0
 
@@ -210,7 +215,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--root-path", default="", help="path prefix behind a reverse proxy")
     serve.set_defaults(func=cmd_serve)
 
-    commands.add_parser("eval", help="evaluate on gold files (see 'assistant eval --help')", add_help=False)
+    commands.add_parser(
+        "eval", help="evaluate on gold files (see 'assistant eval --help')", add_help=False
+    )
     return parser
 
 

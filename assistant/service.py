@@ -24,7 +24,13 @@ from index.document import Document, Paragraph, load_document
 from index.embedders import Embedder
 from index.store import IndexReport, ParagraphIndex, open_client
 
-__all__ = ["AssistantService", "QuestionError", "build_assistant", "build_embedder", "offline_environment"]
+__all__ = [
+    "AssistantService",
+    "QuestionError",
+    "build_assistant",
+    "build_embedder",
+    "offline_environment",
+]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _CITATION = re.compile(r"\[§(\d+)\]")
@@ -116,7 +122,11 @@ class AssistantService:
         return question
 
     def _prepare(self, question: str, history: Sequence[Turn]) -> _Prepared:
-        turns = list(history)[-self.settings.max_history_turns :] if self.settings.max_history_turns else []
+        turns = (
+            list(history)[-self.settings.max_history_turns :]
+            if self.settings.max_history_turns
+            else []
+        )
         earlier = [t.content for t in turns if t.role == "user"][-2:]
         last_answer = next((t.content for t in reversed(turns) if t.role == "assistant"), "")
         cited = tuple(dict.fromkeys(int(n) for n in _CITATION.findall(last_answer)))
@@ -133,7 +143,11 @@ class AssistantService:
 
     def _compose(self, staged: tuple[_Prepared, Ranking]) -> tuple[_Prepared, Ranking, Composed]:
         prepared, ranking = staged
-        return prepared, ranking, self._answerer.compose(prepared.question, prepared.language, ranking)
+        return (
+            prepared,
+            ranking,
+            self._answerer.compose(prepared.question, prepared.language, ranking),
+        )
 
     def ask(self, question: str, history: Sequence[Turn | dict[str, Any]] = ()) -> AnswerResult:
         """Answer ``question`` given earlier ``history`` turns (oldest first)."""
@@ -177,9 +191,7 @@ def build_assistant(
     document = load_document(settings.document_path, settings.errata_path)
     embedder = embedder or build_embedder(settings)
     client = client if client is not None else open_client(settings.data_dir)
-    index = ParagraphIndex(
-        client, settings.collection, embedder, lock_dir=settings.data_dir
-    )
+    index = ParagraphIndex(client, settings.collection, embedder, lock_dir=settings.data_dir)
     report = index.ensure(document, rebuild=rebuild, progress=progress)
     retriever = HybridRetriever(
         document,

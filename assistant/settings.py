@@ -55,9 +55,7 @@ class Settings(BaseSettings):
         ),
     )
     st_query_prefix: str = Field(default="", description="Prefix for queries (e5: 'query: ').")
-    st_passage_prefix: str = Field(
-        default="", description="Prefix for passages (e5: 'passage: ')."
-    )
+    st_passage_prefix: str = Field(default="", description="Prefix for passages (e5: 'passage: ').")
     retriever: Literal["hybrid", "dense", "bm25"] = Field(
         default="hybrid", description="Retrieval mode."
     )

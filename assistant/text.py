@@ -104,9 +104,17 @@ def numbers(text: str) -> set[str]:
 def _detector() -> object:
     from lingua import Language, LanguageDetectorBuilder
 
-    languages = [Language.DUTCH, Language.ENGLISH, Language.GERMAN, Language.FRENCH,
-                 Language.ITALIAN, Language.SPANISH]
-    return LanguageDetectorBuilder.from_languages(*languages).with_preloaded_language_models().build()
+    languages = [
+        Language.DUTCH,
+        Language.ENGLISH,
+        Language.GERMAN,
+        Language.FRENCH,
+        Language.ITALIAN,
+        Language.SPANISH,
+    ]
+    return (
+        LanguageDetectorBuilder.from_languages(*languages).with_preloaded_language_models().build()
+    )
 
 
 def detect_language(text: str, default: str = "nl") -> str:

@@ -135,7 +135,9 @@ def _sentences(segments: list[str]) -> tuple[str, tuple[Sentence, ...]]:
     for index, piece in enumerate(pieces):
         if text:
             text += " "
-        sentences.append(Sentence(index=index, text=piece, start=len(text), end=len(text) + len(piece)))
+        sentences.append(
+            Sentence(index=index, text=piece, start=len(text), end=len(text) + len(piece))
+        )
         text += piece
     return text, tuple(sentences)
 
@@ -149,9 +151,7 @@ def parse_document(raw: str, errata: Errata, title: str = "") -> Document:
     width = statistics.quantiles(lengths, n=10)[-1] if len(lengths) > 1 else lengths[0]
     blocks = _blocks(lines)
     # The cover note runs up to the block that introduces the conclusions.
-    intro_end = next(
-        (i for i, b in enumerate(blocks) if b.lines[-1].stripped.endswith(":")), 0
-    )
+    intro_end = next((i for i, b in enumerate(blocks) if b.lines[-1].stripped.endswith(":")), 0)
     groups = [blocks[: intro_end + 1]] + [[b] for b in blocks[intro_end + 1 :]]
     paragraphs: list[Paragraph] = []
     for number, group in enumerate(groups):
@@ -173,7 +173,9 @@ def parse_document(raw: str, errata: Errata, title: str = "") -> Document:
     return Document(
         title=title,
         source_sha256=hashlib.sha256(raw.encode("utf-8")).hexdigest(),
-        cleaning_version=CLEANING_VERSION + "-" + hashlib.sha256(repr(errata.fixes).encode()).hexdigest()[:8],
+        cleaning_version=CLEANING_VERSION
+        + "-"
+        + hashlib.sha256(repr(errata.fixes).encode()).hexdigest()[:8],
         paragraphs=tuple(paragraphs),
     )
 

@@ -8,6 +8,7 @@ only once it is complete, so a failed build never leaves a half-written index.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import time
@@ -63,7 +64,7 @@ def make_client(data_dir: Path) -> Any:
         )
     except Exception as error:  # chroma raises many types for a damaged store
         # Chroma caches a system per path, also a broken one: forget it.
-        from chromadb.api.client import SharedSystemClient
+        from chromadb.api.shared_system_client import SharedSystemClient
 
         SharedSystemClient.clear_system_cache()
         raise IndexError_(
@@ -86,7 +87,9 @@ def open_client(data_dir: Path) -> Any:
         try:
             return make_client(data_dir)
         except IndexError_ as again:
-            raise IndexError_(f"{again}; check the permissions and free space of {data_dir}") from again
+            raise IndexError_(
+                f"{again}; check the permissions and free space of {data_dir}"
+            ) from again
 
 
 @contextmanager
@@ -141,7 +144,9 @@ class ParagraphIndex:
         except Exception as error:
             if "does not exist" in str(error) or "not found" in str(error).lower():
                 return None
-            raise IndexError_(f"the index collection '{self._name}' is unreadable: {error}") from error
+            raise IndexError_(
+                f"the index collection '{self._name}' is unreadable: {error}"
+            ) from error
 
     def status(self, document: Document) -> str:
         """'current', or the reason the index must be (re)built."""
@@ -177,7 +182,9 @@ class ParagraphIndex:
         with _build_lock(self._lock_dir):
             # Another process may have built it while we waited for the lock.
             if not rebuild and self.status(document) == "current":
-                return IndexReport(False, "built by another process", time.perf_counter() - started, self.count())
+                return IndexReport(
+                    False, "built by another process", time.perf_counter() - started, self.count()
+                )
             log.info("building index '%s': %s", self._name, reason)
             self._build(document, progress)
         return IndexReport(True, reason, time.perf_counter() - started, self.count())
@@ -203,7 +210,10 @@ class ParagraphIndex:
             batch = slice(start, start + _BATCH)
             vectors = self._embedder.embed_documents(texts[batch])
             staging.add(
-                ids=ids[batch], embeddings=vectors, documents=texts[batch], metadatas=metadatas[batch]
+                ids=ids[batch],
+                embeddings=vectors,
+                documents=texts[batch],
+                metadatas=metadatas[batch],
             )
             if progress:
                 progress(min(start + _BATCH, len(texts)), len(texts))
@@ -213,10 +223,9 @@ class ParagraphIndex:
         self._store = None
 
     def _drop(self, name: str) -> None:
-        try:
+        # An absent collection is the common, harmless case.
+        with contextlib.suppress(Exception):
             self._client.delete_collection(name)
-        except Exception:  # noqa: S110 - absent is the common, harmless case
-            pass
 
     def _open(self) -> Any:
         if self._store is None:

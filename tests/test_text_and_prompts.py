@@ -43,7 +43,8 @@ def test_messages_cover_the_question_languages() -> None:
     book = load_messages()
     for language in ("nl", "en", "de", "fr"):
         texts = book.for_language(language)
-        assert texts.abstain and "{paragraphs}" in texts.suggest
+        assert texts.abstain
+        assert "{paragraphs}" in texts.suggest
     assert book.for_language("it") == book.for_language("en")
 
 
