@@ -22,7 +22,7 @@ from assistant.settings import Settings
 from assistant.text import detect_language, load_names
 from index.document import Document, Paragraph, load_document
 from index.embedders import Embedder
-from index.store import IndexReport, ParagraphIndex, open_client
+from index.store import IndexReport, ParagraphIndex, make_http_client, open_client
 
 __all__ = [
     "AssistantService",
@@ -178,6 +178,15 @@ class AssistantService:
         )
 
 
+def _client(settings: Settings) -> Any:
+    if settings.chroma_host:
+        token = settings.chroma_token.get_secret_value() if settings.chroma_token else None
+        return make_http_client(
+            settings.chroma_host, settings.chroma_port, ssl=settings.chroma_ssl, token=token
+        )
+    return open_client(settings.data_dir)
+
+
 def build_assistant(
     settings: Settings,
     *,
@@ -190,7 +199,8 @@ def build_assistant(
     offline_environment()
     document = load_document(settings.document_path, settings.errata_path)
     embedder = embedder or build_embedder(settings)
-    client = client if client is not None else open_client(settings.data_dir)
+    if client is None:
+        client = _client(settings)
     index = ParagraphIndex(client, settings.collection, embedder, lock_dir=settings.data_dir)
     report = index.ensure(document, rebuild=rebuild, progress=progress)
     retriever = HybridRetriever(

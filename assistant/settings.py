@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings", "default_data_dir", "load_settings"]
@@ -40,6 +40,18 @@ class Settings(BaseSettings):
     data_dir: Path = Field(
         default_factory=default_data_dir,
         description="Directory of the persistent Chroma index.",
+    )
+    chroma_host: str = Field(
+        default="",
+        description=(
+            "Chroma server host for client-server mode (several app replicas share one "
+            "index); empty = the embedded persistent store in data_dir."
+        ),
+    )
+    chroma_port: int = Field(default=8000, ge=1, le=65535, description="Chroma server port.")
+    chroma_ssl: bool = Field(default=False, description="Use HTTPS to reach the Chroma server.")
+    chroma_token: SecretStr | None = Field(
+        default=None, description="Bearer token for a Chroma server with token auth."
     )
     collection: str = Field(
         default="conclusions", min_length=3, description="Chroma collection name prefix."

@@ -21,7 +21,15 @@ from typing import Any
 from index.document import Document
 from index.embedders import Embedder
 
-__all__ = ["Hit", "IndexError_", "IndexReport", "ParagraphIndex", "make_client", "open_client"]
+__all__ = [
+    "Hit",
+    "IndexError_",
+    "IndexReport",
+    "ParagraphIndex",
+    "make_client",
+    "make_http_client",
+    "open_client",
+]
 
 SCHEMA_VERSION = "2"
 _BATCH = 64
@@ -70,6 +78,24 @@ def make_client(data_dir: Path) -> Any:
         raise IndexError_(
             f"the index at {data_dir / 'chroma'} cannot be opened ({error})"
         ) from error
+
+
+def make_http_client(host: str, port: int, *, ssl: bool = False, token: str | None = None) -> Any:
+    """A client of a Chroma server (``chroma run``), telemetry off."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    try:
+        return chromadb.HttpClient(
+            host=host,
+            port=port,
+            ssl=ssl,
+            headers=headers,
+            settings=ChromaSettings(anonymized_telemetry=False),
+        )
+    except Exception as error:  # connection refused, auth, version mismatch
+        raise IndexError_(f"the Chroma server at {host}:{port} cannot be reached ({error})") from error
 
 
 def open_client(data_dir: Path) -> Any:

