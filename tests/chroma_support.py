@@ -31,7 +31,16 @@ class ChromaServer:
         binary = shutil.which("chroma", path=str(Path(sys.executable).parent)) or "chroma"
         env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
         self._process = subprocess.Popen(
-            [binary, "run", "--path", str(self.path), "--host", "127.0.0.1", "--port", str(self.port)],
+            [
+                binary,
+                "run",
+                "--path",
+                str(self.path),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=env,
@@ -41,7 +50,9 @@ class ChromaServer:
             if self._process.poll() is not None:
                 raise RuntimeError(f"chroma run exited with {self._process.returncode}")
             try:
-                if httpx.get(f"http://127.0.0.1:{self.port}/api/v2/heartbeat", timeout=1).is_success:
+                if httpx.get(
+                    f"http://127.0.0.1:{self.port}/api/v2/heartbeat", timeout=1
+                ).is_success:
                     return
             except httpx.HTTPError:
                 pass

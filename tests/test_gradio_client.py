@@ -1,12 +1,15 @@
-"""The Gradio app through ``gradio_client``, against a real running server."""
+"""The Gradio app through ``gradio_client``, against a server started by ``assistant serve``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
-from web_support import Deployment, deployed
+
+from tests.web_support import Deployment, deployed
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -15,8 +18,9 @@ WANNACRY = "Wat veroordeelt de EU met klem?"
 
 @pytest.fixture(scope="module")
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    # Started the way a user does: `assistant serve --port P` (ASSISTANT_DATA_DIR on tmp).
     base = tmp_path_factory.getbasetemp()
-    with deployed(base / "web-index", base) as running:
+    with deployed(base / "web-index", base, launcher="cli") as running:
         yield running
 
 
@@ -27,6 +31,19 @@ def client(deployment: Deployment) -> Iterator[Any]:
         from gradio_client import Client
 
         yield Client(deployment.url, verbose=False)
+
+
+def test_assistant_serve_prints_its_url_and_becomes_healthy(deployment: Deployment) -> None:
+    assert cast("list[str]", deployment.server.process.args)[1:4] == [
+        "-m",
+        "assistant.cli",
+        "serve",
+    ]
+    port = urlsplit(deployment.url).port
+    printed = deployment.server.log.read_text()
+    assert f"Serving the assistant on http://localhost:{port}/" in printed
+    assert deployment.server.statuses[-1] == 200
+    assert httpx.get(f"http://localhost:{port}/healthz").json()["status"] == "ready"
 
 
 def _text(message: dict[str, Any]) -> str:

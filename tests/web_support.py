@@ -2,20 +2,25 @@
 
 ``python tests/web_support.py proxy PORT UPSTREAM PREFIX`` runs the proxy on its own,
 the way nginx would sit in front of the app: it strips PREFIX and forwards the rest.
+``python tests/web_support.py gated PORT GATE`` runs the app whose assistant is built only
+once the file GATE exists, so tests can watch it while it is still loading.
+``python tests/web_support.py routes`` prints (method, path) for every route of the app.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -23,7 +28,9 @@ __all__ = [
     "CHROMIUM",
     "CHROMIUM_ARGS",
     "Deployment",
+    "Probe",
     "ServerProcess",
+    "app_requests",
     "deployed",
     "free_port",
     "offline_env",
@@ -45,6 +52,9 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 _READY_TIMEOUT = 180.0
+
+Launcher = Literal["serve", "cli", "gated"]
+Probe = tuple[str, str, Any]  # method, path, JSON body or None
 
 
 def free_port() -> int:
@@ -81,6 +91,15 @@ class ServerProcess:
 
     def wait_ready(self, timeout: float = _READY_TIMEOUT, headers: Mapping[str, str] = {}) -> None:
         """Poll /healthz, recording each status seen, until 200."""
+        self._poll(lambda status: status == 200, timeout, headers)
+
+    def wait_listening(self, timeout: float = 60.0) -> None:
+        """Poll /healthz until the server answers at all."""
+        self._poll(lambda status: True, timeout, {})
+
+    def _poll(
+        self, done: Callable[[int], bool], timeout: float, headers: Mapping[str, str]
+    ) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -93,7 +112,7 @@ class ServerProcess:
                 time.sleep(0.2)
                 continue
             self.statuses.append(status)
-            if status == 200:
+            if done(status):
                 return
             time.sleep(0.2)
         raise TimeoutError(f"server not ready:\n{self.log.read_text()[-3000:]}")
@@ -107,19 +126,40 @@ class ServerProcess:
             self.process.wait()
 
 
-def start_server(
-    data_dir: Path, log_dir: Path, *, root_path: str = "", env: Mapping[str, str] = {}
-) -> ServerProcess:
-    """Start ``serve`` on a free loopback port; returns before it is ready."""
-    port = free_port()
+def _command(launcher: Launcher, port: int, root_path: str, gate: Path | None) -> list[str]:
+    if launcher == "cli":  # what a user types: `assistant serve --port P`
+        prefix = ["--root-path", root_path] if root_path else []
+        return [sys.executable, "-m", "assistant.cli", "serve", "--port", str(port), *prefix]
+    if launcher == "gated":
+        if gate is None or root_path:
+            raise ValueError("the gated app needs a gate file and serves at the root")
+        return [sys.executable, __file__, "gated", str(port), str(gate)]
     code = (
         "from assistant.server import serve; from assistant.settings import Settings; "
         f"serve(Settings(), '127.0.0.1', {port}, {root_path!r})"
     )
+    return [sys.executable, "-c", code]
+
+
+def start_server(
+    data_dir: Path,
+    log_dir: Path,
+    *,
+    root_path: str = "",
+    env: Mapping[str, str] = {},
+    launcher: Launcher = "serve",
+    gate: Path | None = None,
+) -> ServerProcess:
+    """Start the app on a free loopback port; returns before it is ready.
+
+    ``launcher`` says how: ``assistant.server.serve`` itself, the ``assistant serve``
+    command, or the test-only app whose assistant is built once ``gate`` exists.
+    """
+    port = free_port()
     log = log_dir / f"server-{port}.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
-            [sys.executable, "-c", code],
+            _command(launcher, port, root_path, gate),
             cwd=REPO,
             env=offline_env(data_dir, env),
             stdout=sink,
@@ -159,6 +199,7 @@ class Deployment:
     url: str
     server: ServerProcess
     proxy: ServerProcess | None = None
+    while_loading: list[httpx.Response] = field(default_factory=list)
 
 
 @contextmanager
@@ -169,30 +210,64 @@ def deployed(
     prefix: str = "",
     env: Mapping[str, str] = {},
     ready_headers: Mapping[str, str] = {},
+    launcher: Launcher = "serve",
+    probes_while_loading: Sequence[Probe] = (),
 ) -> Iterator[Deployment]:
-    """A ready server (behind the prefix-stripping proxy when ``prefix`` is set)."""
+    """A ready server (behind the prefix-stripping proxy when ``prefix`` is set).
+
+    With ``probes_while_loading`` the server is the gated one: each probe is sent while the
+    assistant is held back from loading, and its response kept in ``while_loading``.
+    """
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = start_server(data_dir, log_dir, root_path=prefix, env=env)
+    gate = log_dir / f"gate-{time.monotonic_ns()}" if probes_while_loading else None
+    launcher = "gated" if gate else launcher
+    server = start_server(
+        data_dir, log_dir, root_path=prefix, env=env, launcher=launcher, gate=gate
+    )
     proxy: ServerProcess | None = None
+    loading: list[httpx.Response] = []
     try:
+        if gate:
+            server.wait_listening()
+            for method, path, body in probes_while_loading:
+                loading.append(httpx.request(method, server.url + path, json=body, timeout=30))
+            gate.touch()
         server.wait_ready(headers=ready_headers)
         if prefix:
             proxy = start_proxy(server.url, prefix, log_dir)
-        yield Deployment(proxy.url if proxy else server.url, server, proxy)
+        yield Deployment(proxy.url if proxy else server.url, server, proxy, loading)
     finally:
         if proxy:
             proxy.stop()
         server.stop()
 
 
+def app_requests(data_dir: Path, env: Mapping[str, str] = {}) -> list[tuple[str, str]]:
+    """(method, concrete path) for every route of ``create_app()``, Gradio's included.
+
+    Listed in a process of its own: building the Gradio app leaves sockets and event loops
+    that ``filterwarnings = error`` would report against whatever test runs next.
+    """
+    listed = subprocess.run(
+        [sys.executable, __file__, "routes"],
+        cwd=REPO,
+        env=offline_env(data_dir, env),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    return [(method, path) for method, path in json.loads(listed.stdout.splitlines()[-1])]
+
+
 def sse_events(lines: Iterator[str]) -> Iterator[tuple[str, str]]:
     """(event, data) pairs of a text/event-stream."""
-    event, data = "message", []
+    event, data = "message", list[str]()
     for line in lines:
         if not line:
             if data:
                 yield event, "\n".join(data)
-            event, data = "message", []
+            event, data = "message", list[str]()
         elif line.startswith("event:"):
             event = line[6:].strip()
         elif line.startswith("data:"):
@@ -250,15 +325,81 @@ def _proxy_app(upstream: str, prefix: str) -> Any:
     return app
 
 
+# -- the gated app (runs in its own process) -------------------------------------------
+def _gated_app(gate: Path) -> Any:
+    from assistant.server import create_app
+    from assistant.service import AssistantService, build_assistant
+    from assistant.settings import Settings
+
+    settings = Settings()
+
+    def build() -> AssistantService:
+        while not gate.exists():
+            time.sleep(0.05)
+        return build_assistant(settings)[0]
+
+    return create_app(settings, build=build)
+
+
+# -- the route listing (runs in its own process) ----------------------------------------
+def _concrete(path: str) -> str:  # '1' for each parameter: '{n}', '{path:path}', ...
+    return re.sub(r"\{\w+(?::\w+)?\}", "1", path)
+
+
+def _requests(routes: Sequence[Any], prefix: str = "") -> Iterator[tuple[str, str]]:
+    from starlette.routing import Mount
+
+    try:  # recent FastAPI keeps included routers whole; this flattens them
+        from fastapi.routing import iter_route_contexts
+
+        contexts: Iterator[Any] = iter_route_contexts(routes)
+    except ImportError:  # older FastAPI copied included routes into the app's own list
+        contexts = iter(routes)
+    for context in contexts:
+        route = getattr(context, "original_route", context)
+        if isinstance(route, Mount):
+            if route.routes:
+                yield from _requests(route.routes, prefix + route.path)
+            else:  # a mounted app without a route table, e.g. StaticFiles
+                yield "GET", _concrete(f"{prefix}{route.path}/{{file}}")
+            continue
+        for method in sorted(getattr(context, "methods", None) or {"GET"}):  # websockets: GET
+            yield method, _concrete(prefix + context.path)
+
+
+def _list_routes() -> None:
+    from assistant.server import create_app
+    from assistant.service import AssistantService
+    from assistant.settings import Settings
+
+    def never_built() -> AssistantService:
+        raise AssertionError("the app is only inspected, never started")
+
+    app = create_app(Settings(), build=never_built)
+    print(json.dumps(sorted(set(_requests(app.routes)))))
+
+
 if __name__ == "__main__":
     import uvicorn
 
-    _, command, port, upstream, prefix = sys.argv
-    assert command == "proxy"
-    uvicorn.run(
-        _proxy_app(upstream, prefix),
-        host="127.0.0.1",
-        port=int(port),
-        log_level="warning",
-        lifespan="off",
-    )
+    command = sys.argv[1]
+    if command == "routes":
+        _list_routes()
+    elif command == "gated":
+        uvicorn.run(
+            _gated_app(Path(sys.argv[3])),
+            host="127.0.0.1",
+            port=int(sys.argv[2]),
+            log_level="warning",
+            timeout_graceful_shutdown=5,
+        )
+    else:
+        assert command == "proxy"
+        port, upstream, prefix = sys.argv[2:5]
+        uvicorn.run(
+            _proxy_app(upstream, prefix),
+            host="127.0.0.1",
+            port=int(port),
+            log_level="warning",
+            lifespan="off",
+        )
