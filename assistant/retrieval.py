@@ -2,7 +2,9 @@
 
 Plain reciprocal rank fusion hurt non-Dutch questions: BM25 shares no word with
 them and its all-zero scores tie. So BM25 only ranks paragraphs it actually
-scored, and its weight is scaled by the share of query terms it knows. LangChain's
+scored, and its weight is scaled by the share of query terms it knows; for a Dutch
+question whose terms all occur in BM25's best paragraph (the question uses the
+text's own words) its weight rises with that coverage. LangChain's
 ``EnsembleRetriever`` has fixed weights and ranks zero scores, hence this fusion.
 """
 
@@ -31,6 +33,7 @@ class SearchQuery:
     question: str
     context: str = ""  # earlier user questions, for follow-ups
     cited: tuple[int, ...] = ()  # paragraphs cited by the last answer
+    language: str = "nl"  # of the question; BM25 can only match Dutch words
 
 
 @dataclass
@@ -61,17 +64,23 @@ class Bm25Ranker:
         self._analyze = Analyzer("nl")
         self._numbers = [p.number for p in document.paragraphs]
         corpus = [self._analyze(p.text) for p in document.paragraphs]
+        self._terms = [frozenset(doc) for doc in corpus]
         self._bm25 = BM25Okapi(corpus)
         self.vocabulary = frozenset(t for doc in corpus for t in doc)
 
-    def score(self, text: str) -> tuple[dict[int, float], float]:
-        """BM25 score per paragraph and the share of query terms in the vocabulary."""
+    def score(self, text: str) -> tuple[dict[int, float], float, float]:
+        """BM25 score per paragraph, the share of query terms in the vocabulary, and the
+        share of query terms the best-scoring paragraph contains."""
         terms = self._analyze(text)
         if not terms:
-            return {n: 0.0 for n in self._numbers}, 0.0
+            return {n: 0.0 for n in self._numbers}, 0.0, 0.0
         known = sum(t in self.vocabulary for t in terms) / len(terms)
-        scores = self._bm25.get_scores(terms)
-        return {n: max(0.0, float(s)) for n, s in zip(self._numbers, scores, strict=True)}, known
+        raw = self._bm25.get_scores(terms)
+        scores = {n: max(0.0, float(s)) for n, s in zip(self._numbers, raw, strict=True)}
+        best = max(self._numbers, key=lambda n: scores[n])
+        terms_of_best = self._terms[self._numbers.index(best)]
+        covered = sum(t in terms_of_best for t in terms) / len(terms)
+        return scores, known, covered
 
 
 class HybridRetriever:
@@ -83,9 +92,11 @@ class HybridRetriever:
         index: ParagraphIndex,
         *,
         mode: Mode = "hybrid",
-        bm25_weight: float = 0.5,
-        rrf_k: int = 10,
+        bm25_weight: float = 0.25,
+        rrf_k: int = 60,
         history_weight: float = 0.6,
+        exact_weight: float = 2.0,
+        exact_power: float = 4.0,
     ) -> None:
         self._document = document
         self._index = index
@@ -94,6 +105,8 @@ class HybridRetriever:
         self._bm25_weight = bm25_weight
         self._rrf_k = rrf_k
         self._history_weight = history_weight
+        self._exact_weight = exact_weight
+        self._exact_power = exact_power
         self._entries = sum(len(p.sentences) + 1 for p in document.paragraphs)
 
     @property
@@ -132,13 +145,18 @@ class HybridRetriever:
                 context_dense, _ = self._dense(f"{query.context} {query.question}")
                 context_best = max(context_dense.values(), default=0.0)
                 add(context_dense, self._history_weight)
-        bm25, coverage = self._bm25.score(query.question)
+        bm25, coverage, covered = self._bm25.score(query.question)
         if self._mode == "bm25":
             add(bm25, 1.0)
             if query.context:
                 add(self._bm25.score(f"{query.context} {query.question}")[0], self._history_weight)
         elif self._mode == "hybrid":
-            add(bm25, self._bm25_weight * coverage)
+            weight = self._bm25_weight * coverage
+            if query.language == "nl":
+                # A Dutch question whose words all stand in one paragraph is strong
+                # lexical evidence; a paraphrase covers few and keeps the low weight.
+                weight = max(weight, self._exact_weight * covered**self._exact_power)
+            add(bm25, weight)
         if query.cited:
             add({n: 1.0 / (i + 1) for i, n in enumerate(query.cited)}, self._history_weight / 2)
         numbers = [p.number for p in self._document.paragraphs]

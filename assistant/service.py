@@ -131,12 +131,14 @@ class AssistantService:
         last_answer = next((t.content for t in reversed(turns) if t.role == "assistant"), "")
         cited = tuple(dict.fromkeys(int(n) for n in _CITATION.findall(last_answer)))
         known = {p.number for p in self.document.paragraphs}
+        language = detect_language(question)
         query = SearchQuery(
             question=question,
             context=" ".join(earlier),
             cited=tuple(n for n in cited if n in known),
+            language=language,
         )
-        return _Prepared(question, detect_language(question), query)
+        return _Prepared(question, language, query)
 
     def _retrieve(self, prepared: _Prepared) -> tuple[_Prepared, Ranking]:
         return prepared, self._retriever.rank(prepared.query)
@@ -210,6 +212,8 @@ def build_assistant(
         bm25_weight=settings.bm25_weight,
         rrf_k=settings.rrf_k,
         history_weight=settings.history_weight,
+        exact_weight=settings.bm25_exact_weight,
+        exact_power=settings.bm25_exact_power,
     )
     answerer = ExtractiveAnswerer(
         document,

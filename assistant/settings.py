@@ -76,6 +76,15 @@ class Settings(BaseSettings):
         ge=0.0,
         description="Weight of BM25 in the fusion, scaled by how many query terms it knows.",
     )
+    bm25_exact_weight: float = Field(
+        default=2.0,
+        ge=0.0,
+        description=(
+            "BM25 weight for a Dutch question all of whose terms occur in BM25's best "
+            "paragraph, scaled by (covered share)**bm25_exact_power."
+        ),
+    )
+    bm25_exact_power: float = Field(default=4.0, ge=1.0, description="See bm25_exact_weight.")
     rrf_k: int = Field(default=60, ge=1, description="Reciprocal-rank-fusion constant.")
     history_weight: float = Field(
         default=0.6,
