@@ -7,11 +7,8 @@ are loaded.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
-import secrets
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -23,21 +20,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import Headers, MutableHeaders, QueryParams
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.result import AnswerResult, Turn
 from assistant.service import AssistantService, QuestionError, build_assistant
 from assistant.settings import Settings
+from assistant.web_middleware import AccessControl, RelativePageLinks, SecurityHeaders
 from assistant.web_settings import WebSettings
 from index.document import Paragraph
 
 __all__ = [
-    "AccessControl",
     "AskRequest",
     "LockedService",
-    "RelativePageLinks",
-    "SecurityHeaders",
     "ServiceHolder",
     "create_app",
     "serve",
@@ -251,153 +244,6 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
         f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in errors
     )
     return JSONResponse({"detail": f"invalid request: {where}", "errors": errors}, 422)
-
-
-_COOKIE = "assistant_token"
-_ROOT_LINK = b'<link rel="manifest" href="/manifest.json" />'
-_RELATIVE_LINKS = (
-    b'<link rel="manifest" href="./manifest.json" /><link rel="icon" href="./favicon.ico" />'
-)
-
-
-class AccessControl:
-    """Refuses every request but /healthz without the shared token or basic credentials.
-
-    Pure ASGI, so it guards streamed responses and Gradio's own routes alike.
-    """
-
-    def __init__(self, app: ASGIApp, web: WebSettings) -> None:
-        self.app = app
-        self._token = web.auth_token.get_secret_value() if web.auth_token else None
-        self._basic = (
-            (web.basic_user or "", web.basic_password.get_secret_value())
-            if web.basic_password
-            else None
-        )
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or _route_path(scope) == "/healthz":
-            await self.app(scope, receive, send)
-            return
-        headers = Headers(scope=scope)
-        if self._allowed(headers):
-            await self.app(scope, receive, send)
-            return
-        query_token = QueryParams(scope.get("query_string", b"")).get("token")
-        if self._token and query_token and secrets.compare_digest(query_token, self._token):
-            await self.app(scope, receive, self._setting_cookie(scope, send))
-            return
-        challenge = 'Basic realm="assistant"' if self._basic else 'Bearer realm="assistant"'
-        response = JSONResponse(
-            {"detail": "authentication required: send the shared token or basic credentials"},
-            status_code=401,
-            headers={"WWW-Authenticate": challenge},
-        )
-        await response(scope, receive, send)
-
-    def _allowed(self, headers: Headers) -> bool:
-        scheme, _, value = headers.get("authorization", "").partition(" ")
-        if self._token:
-            cookie = _cookies(headers.get("cookie", "")).get(_COOKIE, "")
-            for candidate in (value if scheme.lower() == "bearer" else "", cookie):
-                if candidate and secrets.compare_digest(candidate, self._token):
-                    return True
-        if self._basic and scheme.lower() == "basic":
-            try:
-                user, _, password = base64.b64decode(value).decode("utf-8").partition(":")
-            except (binascii.Error, UnicodeDecodeError):
-                return False
-            return secrets.compare_digest(user, self._basic[0]) & secrets.compare_digest(
-                password, self._basic[1]
-            )
-        return False
-
-    def _setting_cookie(self, scope: Scope, send: Send) -> Send:
-        secure = scope.get("scheme") in ("https", "wss")
-        path = scope.get("root_path") or "/"
-        cookie = f"{_COOKIE}={self._token}; Path={path}; HttpOnly; " + (
-            "SameSite=None; Secure" if secure else "SameSite=Lax"
-        )
-
-        async def sending(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message).append("set-cookie", cookie)
-            await send(message)
-
-        return sending
-
-
-class SecurityHeaders:
-    """Says who may frame the page (CSP frame-ancestors) and hardens every response."""
-
-    def __init__(self, app: ASGIApp, frame_ancestors: Sequence[str]) -> None:
-        self.app = app
-        self._csp = "frame-ancestors " + " ".join(["'self'", *frame_ancestors])
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def sending(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                del headers["x-frame-options"]  # superseded by frame-ancestors
-                headers["content-security-policy"] = self._csp
-                headers["x-content-type-options"] = "nosniff"
-                headers["referrer-policy"] = "same-origin"
-            await send(message)
-
-        await self.app(scope, receive, sending)
-
-
-class RelativePageLinks:
-    """Keeps the page's own requests under a path prefix.
-
-    Gradio's page links ``/manifest.json`` and has no icon link (so the browser asks
-    for ``/favicon.ico``): behind a prefix-stripping proxy both leave the prefix and 404.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or _route_path(scope) != "/":
-            await self.app(scope, receive, send)
-            return
-        start: Message | None = None
-        body = bytearray()
-
-        async def buffering(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                start = message
-                return
-            if message["type"] != "http.response.body" or start is None:
-                await send(message)
-                return
-            body.extend(message.get("body", b""))
-            if message.get("more_body"):
-                return
-            fixed = bytes(body).replace(_ROOT_LINK, _RELATIVE_LINKS, 1)
-            headers = MutableHeaders(scope=start)
-            if "content-length" in headers:
-                headers["content-length"] = str(len(fixed))
-            await send(start)
-            await send({"type": "http.response.body", "body": fixed})
-
-        await self.app(scope, receive, buffering)
-
-
-def _route_path(scope: Scope) -> str:
-    path: str = scope.get("path", "")
-    root: str = scope.get("root_path", "")
-    return path[len(root) :] if root and path.startswith(root) else path
-
-
-def _cookies(header: str) -> dict[str, str]:
-    pairs = (part.strip().partition("=") for part in header.split(";"))
-    return {name: value for name, _, value in pairs if name}
 
 
 def create_app(

@@ -1,0 +1,239 @@
+"""Hostile requests against the deployment an intranet would run: access control on, behind a
+path prefix. Every route refuses without credentials, secrets stay secret, and no route serves a
+file from outside the app's own assets."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from tests.web_support import REPO, Deployment, app_requests, deployed
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
+WANNACRY = "Wat veroordeelt de EU met klem?"
+TOKEN = "s3cret-token"
+USER, PASSWORD = "reader", "pa:ss"
+ENV = {
+    "ASSISTANT_WEB_AUTH_TOKEN": TOKEN,
+    "ASSISTANT_WEB_BASIC_USER": USER,
+    "ASSISTANT_WEB_BASIC_PASSWORD": PASSWORD,
+    "ASSISTANT_WEB_FRAME_ANCESTORS": "https://intranet.example.org",
+    "ASSISTANT_WEB_CORS_ORIGINS": "https://intranet.example.org, https://apps.example.org",
+}
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    base = tmp_path_factory.getbasetemp()
+    with deployed(base / "web-index", base, prefix="/assistant", env=ENV) as deployment:
+        yield deployment
+
+
+def _basic(user: str, password: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
+
+# -- access control ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/api/paragraphs", "/config", "/gradio_api/info", "/api/openapi.json"]
+)
+def test_guarded_refuses_without_credentials(guarded: Deployment, path: str) -> None:
+    response = httpx.get(guarded.url + path)
+    assert response.status_code == 401
+    assert response.json()["detail"].startswith("authentication required")
+    assert response.headers["www-authenticate"].startswith("Basic")
+    wrong = httpx.get(guarded.url + path, headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [BEARER, _basic(USER, PASSWORD)],
+    ids=["bearer", "basic"],
+)
+def test_guarded_accepts_token_or_basic_behind_the_prefix(
+    guarded: Deployment, headers: dict[str, str]
+) -> None:
+    answer = httpx.post(
+        guarded.url + "/api/ask", json={"question": WANNACRY}, headers=headers, timeout=60
+    )
+    assert answer.status_code == 200
+    assert "[§4]" in answer.json()["answer"]
+    page = httpx.get(guarded.url + "/", headers=headers)
+    assert page.status_code == 200
+    assert f'"root":"{guarded.url}"' in page.text
+    assert httpx.get(guarded.url + "/config", headers=headers).status_code == 200
+
+
+def test_guarded_token_in_url_sets_a_cookie(guarded: Deployment) -> None:
+    with httpx.Client(base_url=guarded.url) as client:
+        first = client.get("/", params={"token": TOKEN})
+        assert first.status_code == 200
+        assert "HttpOnly" in first.headers["set-cookie"]
+        assert client.get("/api/paragraphs/4").status_code == 200
+    assert httpx.get(guarded.url + "/", params={"token": "wrong"}).status_code == 401
+
+
+def test_guarded_healthz_stays_open_for_probes(guarded: Deployment) -> None:
+    assert httpx.get(guarded.url + "/healthz").json()["status"] == "ready"
+
+
+def test_guarded_embedding_and_cors_headers(guarded: Deployment) -> None:
+    origin = "https://intranet.example.org"
+    preflight = httpx.options(
+        guarded.url + "/api/ask",
+        headers={
+            "Origin": origin,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == origin
+    response = httpx.get(
+        guarded.url + "/api/paragraphs/0",
+        headers={"Origin": origin, "Authorization": f"Bearer {TOKEN}"},
+    )
+    assert response.headers["access-control-allow-origin"] == origin
+    assert response.headers["content-security-policy"] == f"frame-ancestors 'self' {origin}"
+    other = httpx.get(
+        guarded.url + "/api/paragraphs/0",
+        headers={"Origin": "https://evil.example.com", "Authorization": f"Bearer {TOKEN}"},
+    )
+    assert "access-control-allow-origin" not in other.headers
+
+
+def test_every_route_but_healthz_refuses_without_credentials(
+    guarded: Deployment, tmp_path: Path
+) -> None:
+    requests = app_requests(tmp_path, ENV)  # every route of create_app(), Gradio's included
+    assert len(requests) > 50
+    assert {("POST", "/api/ask"), ("GET", "/"), ("POST", "/gradio_api/queue/join")} <= set(requests)
+    let_in = []
+    for method, path in requests:
+        response = httpx.request(method, guarded.url + path, timeout=30)
+        if path == "/healthz":
+            assert response.status_code == 200
+        elif response.status_code != 401:
+            let_in.append(f"{method} {path}: {response.status_code}")
+    assert let_in == []
+
+
+@pytest.mark.parametrize(
+    ("headers", "params"),
+    [
+        ([(b"Authorization", "Bearer tökén".encode())], {}),
+        ([(b"Authorization", b"Basic " + base64.b64encode("rëader:pä:ss".encode()))], {}),
+        ([(b"Authorization", b"Basic not*base64")], {}),
+        ([(b"Cookie", "assistant_token=tökén".encode())], {}),
+        ([], {"token": "tökén"}),
+    ],
+    ids=["bearer", "basic", "basic-garbled", "cookie", "query"],
+)
+def test_non_ascii_or_garbled_credentials_are_refused_cleanly(
+    guarded: Deployment, headers: list[tuple[bytes, bytes]], params: dict[str, str]
+) -> None:
+    # Before the secrets were compared as bytes, each of these was a 500.
+    response = httpx.get(guarded.url + "/api/paragraphs/4", headers=headers, params=params)
+    assert response.status_code == 401
+    assert response.json()["detail"].startswith("authentication required")
+
+
+def test_secrets_are_never_logged_nor_echoed(guarded: Deployment) -> None:
+    guess = "guessed-" + TOKEN[::-1]
+    with httpx.Client(base_url=guarded.url, timeout=30) as client:
+        assert client.get("/", params={"token": TOKEN}).status_code == 200
+        assert client.get("/api/paragraphs/1", headers=BEARER).status_code == 200
+        assert client.get("/config", headers=_basic(USER, PASSWORD)).status_code == 200
+    refused = [
+        httpx.get(guarded.url + "/api/paragraphs/1", params={"token": guess}),
+        httpx.get(guarded.url + "/api/paragraphs/1", headers={"Authorization": f"Bearer {guess}"}),
+        httpx.get(guarded.url + "/config", headers=_basic(USER, guess)),
+    ]
+    assert [r.status_code for r in refused] == [401, 401, 401]
+    assert not any(guess in r.text or guess in str(r.headers) for r in refused)
+    logs = guarded.server.log.read_text() + (guarded.proxy.log.read_text() if guarded.proxy else "")
+    basic = _basic(USER, PASSWORD)["Authorization"].split()[1]
+    for secret in (TOKEN, PASSWORD, basic, guess):
+        assert secret not in logs
+
+
+# -- path traversal --------------------------------------------------------------------
+
+
+def _raw_get(url: str, path: str, headers: dict[str, str]) -> tuple[int, bytes]:
+    """GET ``path`` byte for byte: httpx would resolve the dot segments before sending."""
+    where = urlsplit(url)
+    connection = http.client.HTTPConnection(where.hostname or "", where.port, timeout=30)
+    try:
+        connection.request("GET", where.path + path, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+TRAVERSALS = [
+    "/file=../../etc/passwd",
+    "/file=/etc/passwd",
+    "/gradio_api/file=/etc/passwd",
+    "/gradio_api/file=../../../../../../etc/passwd",
+    "/gradio_api/file=%2e%2e%2f%2e%2e%2f%2e%2e%2f%2e%2e%2f%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+    "/gradio_api/file=%2fetc%2fpasswd",
+    "/gradio_api/file=pyproject.toml",  # relative to the server's working directory, the repo
+    f"/gradio_api/file={REPO}/pyproject.toml",
+    "/gradio_api/file/../../pyproject.toml",
+    "/gradio_api/file/%2e%2e/%2e%2e/pyproject.toml",
+    "/static/../../pyproject.toml",
+    "/static/..%2f..%2fpyproject.toml",
+    "/static/%2e%2e%2f%2e%2e%2f%2e%2e%2fpyproject.toml",
+    "/static/img/../../../../../../../../etc/passwd",
+    "/assets/%2e%2e/%2e%2e/%2e%2e/pyproject.toml",
+    "/svelte/..%2f..%2f..%2f..%2fpyproject.toml",
+    "/%2e%2e/%2e%2e/etc/passwd",
+    "/..%2f..%2f..%2fetc%2fpasswd",
+    "/gradio_api/proxy=file:///etc/passwd",
+    "/gradio_api/file=file:///etc/passwd",
+]
+LEAKS = (b"root:", b"[project]", b"SQLite format", b"WannaCry")
+
+
+@pytest.mark.parametrize("path", TRAVERSALS)
+def test_no_route_serves_a_file_outside_the_app_assets(guarded: Deployment, path: str) -> None:
+    # Straight to the server (the test proxy would tidy the path), with valid credentials,
+    # so the request reaches the file routes.
+    status, body = _raw_get(guarded.server.url, path, BEARER)
+    assert 400 <= status < 500
+    assert status != 401
+    assert not any(leak in body for leak in LEAKS)
+
+
+def test_no_route_serves_the_index_or_fetches_from_the_machine(
+    guarded: Deployment, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    index = tmp_path_factory.getbasetemp() / "web-index"
+    stores = sorted(p for p in index.rglob("*") if p.is_file())
+    assert stores  # the index the server answers from
+    own_api = f"{guarded.server.url}/api/paragraphs/4"
+    for path in [*(f"/gradio_api/file={p}" for p in stores[:5]), f"/gradio_api/file={own_api}"]:
+        status, body = _raw_get(guarded.server.url, path, BEARER)
+        assert status == 403, path
+        assert not any(leak in body for leak in LEAKS)
+
+
+def test_the_app_assets_themselves_are_served(guarded: Deployment) -> None:
+    # The control for the two tests above: the same requests reach the file routes.
+    status, body = _raw_get(guarded.server.url, "/static/img/logo.svg", BEARER)
+    assert status == 200
+    assert body.startswith(b"<svg")
