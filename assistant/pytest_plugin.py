@@ -105,8 +105,10 @@ def assert_quality(
     outcome = check_bars(result.items, wanted)
     missed = [r for r in outcome if not r.ok]
     if missed:
-        lines = [f"{len(missed)} of {len(outcome)} quality bar(s) missed on "
-                 f"{', '.join(str(p) for p in _paths(gold))}:"]
+        lines = [
+            f"{len(missed)} of {len(outcome)} quality bar(s) missed on "
+            f"{', '.join(str(p) for p in _paths(gold))}:"
+        ]
         lines += [f"  {r.describe()}" for r in outcome]
         lines += ["", render_table(result), "", render_failures(result)]
         raise QualityError("\n".join(lines), result)

