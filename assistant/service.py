@@ -96,6 +96,10 @@ class AssistantService:
             self._compose, name="compose"
         )
 
+    def close(self) -> None:
+        """Release the index's connections (a Chroma server's HTTP pool, SQLite files)."""
+        self.index.close()
+
     # -- the paragraph source ------------------------------------------------
     def paragraphs(self) -> list[Paragraph]:
         return list(self.document.paragraphs)

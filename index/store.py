@@ -26,6 +26,7 @@ __all__ = [
     "IndexError_",
     "IndexReport",
     "ParagraphIndex",
+    "close_client",
     "make_client",
     "make_http_client",
     "open_client",
@@ -87,7 +88,7 @@ def make_http_client(host: str, port: int, *, ssl: bool = False, token: str | No
 
     headers = {"Authorization": f"Bearer {token}"} if token else None
     try:
-        return chromadb.HttpClient(
+        client = chromadb.HttpClient(
             host=host,
             port=port,
             ssl=ssl,
@@ -95,9 +96,28 @@ def make_http_client(host: str, port: int, *, ssl: bool = False, token: str | No
             settings=ChromaSettings(anonymized_telemetry=False),
         )
     except Exception as error:  # connection refused, auth, version mismatch
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        SharedSystemClient.clear_system_cache()
         raise IndexError_(
             f"the Chroma server at {host}:{port} cannot be reached ({error})"
         ) from error
+    return client
+
+
+def close_client(client: Any) -> None:
+    """Close a Chroma client, including an HTTP client's connection pool.
+
+    chromadb's ``close()`` releases the shared system but leaves the HTTP client's
+    httpx pool open, so its sockets linger until garbage collection.
+    """
+    with contextlib.suppress(Exception):
+        client.close()
+    for owner in (client, getattr(client, "_admin_client", None)):
+        session = getattr(getattr(owner, "_server", None), "_session", None)
+        if session is not None:
+            with contextlib.suppress(Exception):
+                session.close()
 
 
 def open_client(data_dir: Path) -> Any:
@@ -266,6 +286,11 @@ class ParagraphIndex:
                 create_collection_if_not_exists=False,
             )
         return self._store
+
+    def close(self) -> None:
+        """Release the client's connections and files (idempotent)."""
+        self._store = None
+        close_client(self._client)
 
     def count(self) -> int:
         collection = self._collection()

