@@ -11,7 +11,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from assistant.answerer import AbstentionPolicy, Composed, ExtractiveAnswerer
@@ -71,6 +71,16 @@ class _Prepared:
     question: str
     language: str
     query: SearchQuery
+
+
+@dataclass
+class _Staged:
+    """What flows through the chain: each stage fills in its part and its time."""
+
+    prepared: _Prepared
+    ranking: Ranking | None = None
+    composed: Composed | None = None
+    timings: dict[str, float] = field(default_factory=dict)
 
 
 class AssistantService:
@@ -144,32 +154,31 @@ class AssistantService:
         )
         return _Prepared(question, language, query)
 
-    def _retrieve(self, prepared: _Prepared) -> tuple[_Prepared, Ranking]:
-        return prepared, self._retriever.rank(prepared.query)
+    def _retrieve(self, staged: _Staged) -> _Staged:
+        mark = time.perf_counter()
+        staged.ranking = self._retriever.rank(staged.prepared.query)
+        staged.timings["retrieve"] = (time.perf_counter() - mark) * 1000
+        return staged
 
-    def _compose(self, staged: tuple[_Prepared, Ranking]) -> tuple[_Prepared, Ranking, Composed]:
-        prepared, ranking = staged
-        return (
-            prepared,
-            ranking,
-            self._answerer.compose(prepared.question, prepared.language, ranking),
-        )
+    def _compose(self, staged: _Staged) -> _Staged:
+        mark = time.perf_counter()
+        prepared, ranking = staged.prepared, staged.ranking
+        assert ranking is not None, "compose runs after retrieve"
+        staged.composed = self._answerer.compose(prepared.question, prepared.language, ranking)
+        staged.timings["compose"] = (time.perf_counter() - mark) * 1000
+        return staged
 
     def ask(self, question: str, history: Sequence[Turn | dict[str, Any]] = ()) -> AnswerResult:
         """Answer ``question`` given earlier ``history`` turns (oldest first)."""
-        timings: dict[str, float] = {}
         started = time.perf_counter()
         question = self.validate(question)
         turns = [t if isinstance(t, Turn) else Turn.model_validate(t) for t in history]
-        prepared = self._prepare(question, turns)
-        timings["prepare"] = (time.perf_counter() - started) * 1000
-        mark = time.perf_counter()
-        _, ranking = self._retrieve(prepared)
-        timings["retrieve"] = (time.perf_counter() - mark) * 1000
-        mark = time.perf_counter()
-        _, _, composed = self._compose((prepared, ranking))
-        timings["compose"] = (time.perf_counter() - mark) * 1000
-        timings["total"] = (time.perf_counter() - started) * 1000
+        staged = _Staged(self._prepare(question, turns))
+        staged.timings["prepare"] = (time.perf_counter() - started) * 1000
+        staged = self.chain.invoke(staged)
+        staged.timings["total"] = (time.perf_counter() - started) * 1000
+        prepared, ranking, composed = staged.prepared, staged.ranking, staged.composed
+        assert ranking is not None and composed is not None
         return AnswerResult(
             question=question,
             answer=composed.answer,
@@ -180,7 +189,7 @@ class AssistantService:
             language=prepared.language,
             abstain_reason=composed.reason,
             search_query=" ".join(filter(None, [prepared.query.context, question])),
-            timings_ms={k: round(v, 2) for k, v in timings.items()},
+            timings_ms={k: round(v, 2) for k, v in staged.timings.items()},
         )
 
 

