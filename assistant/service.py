@@ -163,7 +163,8 @@ class AssistantService:
     def _compose(self, staged: _Staged) -> _Staged:
         mark = time.perf_counter()
         prepared, ranking = staged.prepared, staged.ranking
-        assert ranking is not None, "compose runs after retrieve"
+        if ranking is None:
+            raise RuntimeError("compose runs after retrieve")
         staged.composed = self._answerer.compose(prepared.question, prepared.language, ranking)
         staged.timings["compose"] = (time.perf_counter() - mark) * 1000
         return staged
@@ -178,7 +179,8 @@ class AssistantService:
         staged = self.chain.invoke(staged)
         staged.timings["total"] = (time.perf_counter() - started) * 1000
         prepared, ranking, composed = staged.prepared, staged.ranking, staged.composed
-        assert ranking is not None and composed is not None
+        if ranking is None or composed is None:
+            raise RuntimeError("the chain did not run both stages")
         return AnswerResult(
             question=question,
             answer=composed.answer,
