@@ -105,9 +105,12 @@ class ExtractiveAnswerer:
 
     def _cite(self, number: int, ranking: Ranking) -> Citation:
         paragraph = self._document.paragraph(number)
+        # A heading or an introductory formula ("... aangenomen:") says nothing on its
+        # own: quote complete sentences where the paragraph has any.
+        complete = [s for s in paragraph.sentences if s.text.endswith((".", "!", "?"))]
         scored = [
             (ranking.sentence_similarity.get((number, s.index), 0.0), s)
-            for s in paragraph.sentences
+            for s in complete or paragraph.sentences
         ]
         best = max(score for score, _ in scored)
         picked = [s for score, s in scored if score >= best - self._margin]

@@ -162,3 +162,10 @@ def test_the_chain_is_a_langchain_runnable(service: AssistantService) -> None:
     assert staged.ranking.order[0] == 4
     assert "[§4]" in staged.composed.answer
     assert {"retrieve", "compose"} <= set(staged.timings)
+
+
+def test_quotes_a_complete_sentence_not_a_heading(service: AssistantService) -> None:
+    result = service.ask("Op welke dag heeft de Raad deze conclusies aangenomen?")
+    assert result.cited_paragraphs == [0]
+    assert "16 april 2018" in result.answer
+    assert "BIJLAGE" not in result.answer
