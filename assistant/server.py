@@ -8,23 +8,35 @@ are loaded.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from assistant.logs import configure_logging, note
 from assistant.result import AnswerResult, Turn
 from assistant.service import AssistantService, QuestionError, build_assistant
 from assistant.settings import Settings
-from assistant.web_middleware import AccessControl, RelativePageLinks, SecurityHeaders
+from assistant.web_middleware import (
+    AccessControl,
+    BodyLimit,
+    RateLimit,
+    RelativePageLinks,
+    RequestLog,
+    SecurityHeaders,
+)
 from assistant.web_settings import WebSettings
 from index.document import Paragraph
 
@@ -37,7 +49,10 @@ __all__ = [
 ]
 
 _WORDS = re.compile(r"\S+\s*")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # JSON may escape them ("\\ud800"); UTF-8 cannot
 _WARM_UP = "Wat veroordeelt de EU met klem?"
+_CLOSE_WAIT = 10.0  # seconds shutdown waits for an answer in progress before closing
+log = logging.getLogger(__name__)
 
 
 class AskRequest(BaseModel):
@@ -47,6 +62,15 @@ class AskRequest(BaseModel):
 
     question: str = Field(description="The question, in Dutch or English (or German, French).")
     history: list[Turn] = Field(default_factory=list, max_length=200)
+
+    @model_validator(mode="after")
+    def _encodable(self) -> AskRequest:
+        # A lone surrogate passes JSON decoding but no UTF-8 encoder (the language detector,
+        # the response): refused here as invalid text rather than failing as a 500 later.
+        texts = [self.question, *(turn.content for turn in self.history)]
+        if any(_SURROGATE.search(text) for text in texts):
+            raise ValueError("the text contains a lone surrogate (\\ud800-\\udfff), not Unicode")
+        return self
 
 
 class LockedService:
@@ -63,6 +87,15 @@ class LockedService:
     def ask(self, question: str, history: Sequence[Turn] = ()) -> AnswerResult:
         with self._lock:
             return self._service.ask(question, history)
+
+    def close(self) -> None:
+        """Release the index's connections, once the answer in progress (if any) is sent."""
+        acquired = self._lock.acquire(timeout=_CLOSE_WAIT)
+        try:
+            self._service.close()
+        finally:
+            if acquired:
+                self._lock.release()
 
     def paragraphs(self) -> list[Paragraph]:
         return self._service.paragraphs()
@@ -88,13 +121,29 @@ class ServiceHolder:
 
     def _run(self) -> None:
         try:
+            started = time.perf_counter()
             service = LockedService(self._build())
-            service.ask(_WARM_UP)  # loads the query model and the language detector
+            built = time.perf_counter()
+            # The first answer of a process loads the query model and the language detector
+            # (6-12 s measured): asked here, so /healthz says ready only once answers are quick.
+            service.ask(_WARM_UP)
             self._service = service
+            log.info(
+                "assistant ready: built in %.1f s, warm-up answer in %.1f s",
+                built - started,
+                time.perf_counter() - built,
+            )
         except Exception as exc:  # reported by /healthz, never raised into the server
             self.error = f"{type(exc).__name__}: {exc}"
+            log.error("assistant failed to start: %s", self.error)
         finally:
             self._ready.set()
+
+    def close(self) -> None:
+        """Close the service when it was built (on shutdown)."""
+        if self._service is not None:
+            self._service.close()
+            log.info("assistant closed")
 
     def get(self, wait: float = 0.0) -> LockedService:
         """The service; RuntimeError when it is not ready within ``wait`` seconds."""
@@ -105,6 +154,7 @@ class ServiceHolder:
 
 
 def _checked_question(service: LockedService, question: str) -> str:
+    note(question=question)  # dropped from the access line unless log_questions is on
     if len(question.strip()) > service.max_question_chars:
         raise HTTPException(
             413,
@@ -117,6 +167,15 @@ def _checked_question(service: LockedService, question: str) -> str:
         raise HTTPException(422, str(exc)) from None
 
 
+def _noted(result: AnswerResult) -> AnswerResult:
+    note(
+        abstained=result.abstained,
+        cited=result.cited_paragraphs,
+        language=result.language,
+    )
+    return result
+
+
 def _sse(event: str, data: Any) -> str:
     return f"event: {event}\ndata: {json.dumps(jsonable_encoder(data), ensure_ascii=False)}\n\n"
 
@@ -126,8 +185,10 @@ async def _answer_events(
 ) -> AsyncIterator[str]:
     yield _sse("status", {"stage": "retrieving"})
     try:
-        result = await run_in_threadpool(service.ask, question, history)
+        result = _noted(await run_in_threadpool(service.ask, question, history))
     except Exception as exc:  # the status line is sent already: report in-band
+        log.exception("answering a streamed question failed")
+        note(error=type(exc).__name__)
         yield _sse("error", {"detail": f"{type(exc).__name__}: {exc}"})
         return
     for match in _WORDS.finditer(result.answer):
@@ -182,7 +243,7 @@ def healthz(request: Request) -> JSONResponse:
 @router.post("/api/ask", tags=["answers"], responses=_ERRORS)
 def ask(body: AskRequest, service: Service) -> AnswerResult:
     """Answer a question, with citations, or abstain."""
-    return service.ask(_checked_question(service, body.question), body.history)
+    return _noted(service.ask(_checked_question(service, body.question), body.history))
 
 
 @router.post(
@@ -246,6 +307,22 @@ async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": f"invalid request: {where}", "errors": errors}, 422)
 
 
+_UNREADABLE = {  # why FastAPI's "There was an error parsing the body" happened
+    UnicodeDecodeError: "it is not UTF-8",
+    RecursionError: "it is nested too deeply",
+    ValueError: "it holds a number too long to read",
+}
+
+
+async def _http_error(request: Request, exc: Exception) -> Any:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.__cause__ is not None:
+        why = next((w for t, w in _UNREADABLE.items() if isinstance(exc.__cause__, t)), None)
+        detail = "the request body cannot be read as JSON" + (f": {why}" if why else "")
+        return JSONResponse({"detail": detail}, 400)
+    return await http_exception_handler(request, exc)
+
+
 def create_app(
     settings: Settings,
     web: WebSettings | None = None,
@@ -263,7 +340,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         holder.start()
-        yield
+        try:
+            yield
+        finally:
+            await run_in_threadpool(holder.close)
 
     app = FastAPI(
         title="Policy assistant",
@@ -276,14 +356,22 @@ def create_app(
     )
     app.state.holder = holder
     app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(router)
     page = ChatPage(lambda: holder.get(wait=120.0), web)
     gr.mount_gradio_app(app, page.build(), path="/", **page.mount_options())
     # Added after the mount, so they wrap the API and every Gradio route alike; the last
-    # added is the outermost: CORS answers preflights before access control asks for
-    # credentials (browsers send none with a preflight).
+    # added is the outermost: CORS answers preflights before the rate limit counts them and
+    # access control asks for credentials (browsers send none with a preflight); the rate
+    # limit counts refused credentials too (it slows guessing); every response, refusals
+    # included, gets its request id and access line.
+    app.add_middleware(BodyLimit, max_bytes=web.max_body_bytes)
     if web.protected:
         app.add_middleware(AccessControl, web=web)
+    if web.rate_limit_per_minute:
+        app.add_middleware(
+            RateLimit, per_minute=web.rate_limit_per_minute, trust_proxy=web.trust_proxy
+        )
     if web.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
@@ -291,11 +379,13 @@ def create_app(
             CORSMiddleware,
             allow_origins=web.cors_origins,
             allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
             allow_credentials="*" not in web.cors_origins,
         )
     app.add_middleware(RelativePageLinks)
     app.add_middleware(SecurityHeaders, frame_ancestors=web.frame_ancestors)
+    app.add_middleware(RequestLog, log_questions=web.log_questions)
     return app
 
 
@@ -307,6 +397,7 @@ def serve(settings: Settings, host: str, port: int, root_path: str) -> None:
 
     offline_environment()
     web = WebSettings(root_path=root_path) if root_path else WebSettings()
+    configure_logging(json_lines=web.log_json, level=web.log_level)
     app = create_app(settings, web)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     print(f"Serving the assistant on http://{shown}:{port}{web.root_path}/", flush=True)
@@ -315,7 +406,11 @@ def serve(settings: Settings, host: str, port: int, root_path: str) -> None:
         host=host,
         port=port,
         root_path=web.root_path,
-        proxy_headers=True,
+        # X-Forwarded-For/-Proto are believed only behind a proxy the settings say is there.
+        proxy_headers=web.trust_proxy,
+        forwarded_allow_ips="*" if web.trust_proxy else None,
+        log_config=None,  # configure_logging's format; uvicorn's access log (with query
+        access_log=False,  # strings, hence ?token=) stays off: RequestLog writes its own
         log_level="warning",
         timeout_graceful_shutdown=5,
     )

@@ -1,4 +1,5 @@
-"""Pure-ASGI middleware of the web app: access control, security headers, page links.
+"""Pure-ASGI middleware of the web app: request ids and access logs, rate and body limits,
+access control, security headers, page links.
 
 Pure ASGI rather than ``BaseHTTPMiddleware``, so they wrap streamed responses, websockets
 and every route of the mounted Gradio app alike.
@@ -9,15 +10,27 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from collections.abc import Sequence
+import math
+import time
+from collections.abc import Callable, Sequence
 
 from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers, MutableHeaders, QueryParams
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from assistant.logs import ACCESS, request_context, request_id_from
 from assistant.web_settings import WebSettings
 
-__all__ = ["AccessControl", "RelativePageLinks", "SecurityHeaders"]
+__all__ = [
+    "AccessControl",
+    "BodyLimit",
+    "RateLimit",
+    "RelativePageLinks",
+    "RequestLog",
+    "SecurityHeaders",
+    "TokenBuckets",
+]
 
 _COOKIE = "assistant_token"
 _OPEN_PATHS = frozenset({"/healthz"})  # probes of load balancers carry no credentials
@@ -25,6 +38,191 @@ _ROOT_LINK = b'<link rel="manifest" href="/manifest.json" />'
 _RELATIVE_LINKS = (
     b'<link rel="manifest" href="./manifest.json" /><link rel="icon" href="./favicon.ico" />'
 )
+_API = "/api/"
+# Gradio's routes that run the assistant: its queue and its HTTP API (POST only; the GETs
+# that follow stream the result of a request already counted).
+_GRADIO_RUNS = ("/gradio_api/queue/join", "/gradio_api/call/", "/gradio_api/run/")
+
+
+class RequestLog:
+    """Gives each request an id (the client's X-Request-ID when well-formed), echoes it in the
+    response, and writes one access line per API request.
+
+    The line holds method, path (never the query string: it may carry a token), status,
+    duration and what the endpoint noted; the question only when ``log_questions`` is on.
+    """
+
+    def __init__(self, app: ASGIApp, log_questions: bool) -> None:
+        self.app = app
+        self._log_questions = log_questions
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = request_id_from(Headers(scope=scope).get("x-request-id"))
+        status = 500
+        started = time.perf_counter()
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)["x-request-id"] = request_id
+            await send(message)
+
+        with request_context(request_id) as fields:
+            try:
+                await self.app(scope, receive, sending)
+            except Exception as exc:
+                fields["error"] = type(exc).__name__
+                raise
+            finally:
+                path = _route_path(scope)
+                if path.startswith(_API):
+                    self._access(scope["method"], path, status, started, fields)
+
+    def _access(
+        self, method: str, path: str, status: int, started: float, fields: dict[str, object]
+    ) -> None:
+        if not self._log_questions:
+            fields.pop("question", None)
+        duration = round((time.perf_counter() - started) * 1000, 1)
+        ACCESS.info(
+            "%s %s %d %.1f ms",
+            method,
+            path,
+            status,
+            duration,
+            extra={"method": method, "path": path, "status": status, "duration_ms": duration}
+            | fields,
+        )
+
+
+class TokenBuckets:
+    """One token bucket per client: ``capacity`` requests at once, refilled at ``per_second``.
+
+    Least recently seen clients are forgotten past ``max_clients`` (a forgotten client
+    starts again with a full bucket), so memory stays bounded under many addresses.
+    """
+
+    def __init__(
+        self,
+        capacity: float,
+        per_second: float,
+        *,
+        max_clients: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if capacity < 1 or per_second <= 0:
+            raise ValueError("a bucket needs a capacity of at least 1 and a positive rate")
+        self.capacity = capacity
+        self.per_second = per_second
+        self._max_clients = max_clients
+        self._clock = clock
+        self._buckets: dict[str, tuple[float, float]] = {}  # client -> (tokens, when)
+
+    def take(self, client: str) -> float:
+        """Take one token: 0.0 when granted, else the seconds until one is available."""
+        now = self._clock()
+        tokens, when = self._buckets.pop(client, (self.capacity, now))
+        tokens = min(self.capacity, tokens + (now - when) * self.per_second)
+        wait = 0.0
+        if tokens >= 1:
+            tokens -= 1
+        else:
+            wait = (1 - tokens) / self.per_second
+        self._buckets[client] = (tokens, now)  # re-inserted: the dict is in order of use
+        while len(self._buckets) > self._max_clients:
+            del self._buckets[next(iter(self._buckets))]
+        return wait
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+
+class RateLimit:
+    """Answers 429 with Retry-After to a client past its rate on the API and Gradio's runs.
+
+    The client is the connection's address, or with ``trust_proxy`` the first hop of
+    X-Forwarded-For (which only a trusted reverse proxy may set).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        per_minute: int,
+        *,
+        trust_proxy: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.app = app
+        self._per_minute = per_minute
+        self._trust_proxy = trust_proxy
+        self.buckets = TokenBuckets(per_minute, per_minute / 60, clock=clock)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _limited(scope):
+            await self.app(scope, receive, send)
+            return
+        wait = self.buckets.take(self._client(scope))
+        if not wait:
+            await self.app(scope, receive, send)
+            return
+        retry = max(1, math.ceil(wait))
+        response = JSONResponse(
+            {
+                "detail": f"too many requests: the limit is {self._per_minute} a minute "
+                f"per client; retry in {retry} s"
+            },
+            status_code=429,
+            headers={"Retry-After": str(retry)},
+        )
+        await response(scope, receive, send)
+
+    def _client(self, scope: Scope) -> str:
+        if self._trust_proxy:
+            forwarded = Headers(scope=scope).get("x-forwarded-for", "")
+            first = forwarded.split(",", 1)[0].strip()
+            if first:
+                return first
+        client = scope.get("client")
+        return str(client[0]) if client else "unknown"
+
+
+class _BodyTooLarge(HTTPException):
+    pass
+
+
+class BodyLimit:
+    """Refuses API request bodies over ``max_bytes`` with 413, declared or streamed."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self._max = max_bytes
+        self._detail = f"the request body is larger than the limit of {max_bytes} bytes"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _route_path(scope).startswith(_API):
+            await self.app(scope, receive, send)
+            return
+        declared = Headers(scope=scope).get("content-length", "")
+        if declared.isdigit() and int(declared) > self._max:
+            await JSONResponse({"detail": self._detail}, 413)(scope, receive, send)
+            return
+        received = 0
+
+        async def receiving() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self._max:  # a chunked body, without a Content-Length
+                    raise _BodyTooLarge(413, self._detail)
+            return message
+
+        # FastAPI turns the exception raised while it reads the body into a JSON 413.
+        await self.app(scope, receiving, send)
 
 
 class AccessControl:
@@ -159,6 +357,13 @@ def _same(given: str, secret: str) -> bool:
     """Constant-time equality; as bytes, since ``compare_digest`` refuses non-ASCII text."""
     return hmac.compare_digest(
         given.encode("utf-8", "surrogatepass"), secret.encode("utf-8", "surrogatepass")
+    )
+
+
+def _limited(scope: Scope) -> bool:
+    path = _route_path(scope)
+    return path.startswith(_API) or (
+        scope.get("method") == "POST" and path.startswith(_GRADIO_RUNS)
     )
 
 

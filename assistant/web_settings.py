@@ -60,6 +60,39 @@ class WebSettings(BaseSettings):
         default=_ORIGINAL_TEXT,
         description="Link to the original (scanned) text, shown above the document pane.",
     )
+    rate_limit_per_minute: int = Field(
+        default=120,
+        ge=0,
+        description=(
+            "Requests per minute one client may send to the API and Gradio's queue (a token "
+            "bucket: this many at once, then refilled evenly); 0 turns the limit off."
+        ),
+    )
+    trust_proxy: bool = Field(
+        default=False,
+        description=(
+            "Behind a reverse proxy: take the client from the first X-Forwarded-For hop (for the "
+            "rate limit) and the scheme from X-Forwarded-Proto. Off: the connection's own address."
+        ),
+    )
+    max_body_bytes: int = Field(
+        default=262_144,
+        ge=1024,
+        description="Largest request body the API accepts, in bytes (413 above it).",
+    )
+    log_json: bool = Field(
+        default=False, description="Write logs as one JSON object a line instead of text."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="Level of the assistant's own logs (access lines are INFO)."
+    )
+    log_questions: bool = Field(
+        default=False,
+        description=(
+            "Include the question text in the access log lines; off by default, since questions "
+            "may carry personal data. Tokens and credentials are never logged."
+        ),
+    )
 
     @field_validator("frame_ancestors", "cors_origins", mode="before")
     @classmethod

@@ -327,18 +327,22 @@ def _proxy_app(upstream: str, prefix: str) -> Any:
 
 # -- the gated app (runs in its own process) -------------------------------------------
 def _gated_app(gate: Path) -> Any:
+    from assistant.logs import configure_logging
     from assistant.server import create_app
     from assistant.service import AssistantService, build_assistant
     from assistant.settings import Settings
+    from assistant.web_settings import WebSettings
 
     settings = Settings()
+    web = WebSettings()
+    configure_logging(json_lines=web.log_json, level=web.log_level)  # as serve() does
 
     def build() -> AssistantService:
         while not gate.exists():
             time.sleep(0.05)
         return build_assistant(settings)[0]
 
-    return create_app(settings, build=build)
+    return create_app(settings, web, build=build)
 
 
 # -- the route listing (runs in its own process) ----------------------------------------
@@ -390,6 +394,8 @@ if __name__ == "__main__":
             _gated_app(Path(sys.argv[3])),
             host="127.0.0.1",
             port=int(sys.argv[2]),
+            log_config=None,
+            access_log=False,
             log_level="warning",
             timeout_graceful_shutdown=5,
         )
