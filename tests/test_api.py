@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -169,3 +170,46 @@ def test_page_and_headers(api: httpx.Client) -> None:
     assert "x-frame-options" not in page.headers
     assert 'href="/manifest.json"' not in page.text  # would leave a path prefix
     assert "access-control-allow-origin" not in api.get("/healthz").headers
+
+
+# -- logs: request ids, access lines, no question text by default ----------------------
+SECRET_QUESTION = "Waartoe verklaart de EU zich bereid?"  # asked nowhere else here
+
+
+def test_request_id_is_echoed_or_generated(api: httpx.Client) -> None:
+    given = api.get("/api/paragraphs/1", headers={"X-Request-ID": "lb-7f3a.42:9"})
+    assert given.headers["x-request-id"] == "lb-7f3a.42:9"
+    for bad in ("has space", "x" * 129, "<script>", ""):
+        made = api.get("/api/paragraphs/1", headers={"X-Request-ID": bad})
+        assert made.headers["x-request-id"] != bad
+        assert re.fullmatch(r"[0-9a-f]{32}", made.headers["x-request-id"])
+    assert "x-request-id" in api.get("/healthz").headers
+
+
+def test_access_lines_carry_the_answer_but_not_the_question(
+    server: Deployment, api: httpx.Client
+) -> None:
+    asked = api.post("/api/ask", json={"question": SECRET_QUESTION})
+    refused = api.post("/api/ask", json={"question": SECRET_QUESTION + "\x00"})
+    streamed = api.get("/api/ask/stream", params={"question": SECRET_QUESTION})
+    assert [asked.status_code, refused.status_code, streamed.status_code] == [200, 422, 200]
+    log = server.server.log.read_text()
+    lines = {
+        kind: next(line for line in log.splitlines() if f"[{r.headers['x-request-id']}]" in line)
+        for kind, r in {"asked": asked, "refused": refused, "streamed": streamed}.items()
+    }
+    assert "INFO assistant.access" in lines["asked"]
+    assert "POST /api/ask 200" in lines["asked"]
+    assert "abstained=false" in lines["asked"]
+    assert "cited=[7]" in lines["asked"]
+    assert "duration_ms=" in lines["asked"]
+    assert "POST /api/ask 422" in lines["refused"]
+    assert "GET /api/ask/stream 200" in lines["streamed"]
+    assert "cited=[7]" in lines["streamed"]  # noted when the stream's result was sent
+    assert SECRET_QUESTION not in log  # log_questions is off by default
+    assert "verklaart" not in log
+
+
+def test_the_warm_up_ran_before_ready(server: Deployment) -> None:
+    log = server.server.log.read_text()
+    assert re.search(r"assistant ready: built in [\d.]+ s, warm-up answer in [\d.]+ s", log)

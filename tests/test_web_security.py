@@ -1,11 +1,13 @@
 """Hostile requests against the deployment an intranet would run: access control on, behind a
-path prefix. Every route refuses without credentials, secrets stay secret, and no route serves a
-file from outside the app's own assets."""
+path prefix. Every route refuses without credentials, secrets stay secret (even with questions
+logged), each client has its own rate limit, and no route serves a file from outside the app's
+own assets."""
 
 from __future__ import annotations
 
 import base64
 import http.client
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -26,6 +28,11 @@ ENV = {
     "ASSISTANT_WEB_BASIC_PASSWORD": PASSWORD,
     "ASSISTANT_WEB_FRAME_ANCESTORS": "https://intranet.example.org",
     "ASSISTANT_WEB_CORS_ORIGINS": "https://intranet.example.org, https://apps.example.org",
+    # Behind the (test) reverse proxy: clients told apart by X-Forwarded-For; JSON logs with
+    # the questions in them, the setting under which a leaked secret would be likeliest.
+    "ASSISTANT_WEB_TRUST_PROXY": "true",
+    "ASSISTANT_WEB_LOG_JSON": "true",
+    "ASSISTANT_WEB_LOG_QUESTIONS": "true",
 }
 
 
@@ -163,10 +170,44 @@ def test_secrets_are_never_logged_nor_echoed(guarded: Deployment) -> None:
     ]
     assert [r.status_code for r in refused] == [401, 401, 401]
     assert not any(guess in r.text or guess in str(r.headers) for r in refused)
+    asked = httpx.post(
+        guarded.url + "/api/ask",
+        params={"token": TOKEN},
+        json={"question": f"{WANNACRY} okapi-{TOKEN[::-1]}"},
+        cookies={"assistant_token": TOKEN},
+        timeout=60,
+    )
+    assert asked.status_code == 200
     logs = guarded.server.log.read_text() + (guarded.proxy.log.read_text() if guarded.proxy else "")
     basic = _basic(USER, PASSWORD)["Authorization"].split()[1]
     for secret in (TOKEN, PASSWORD, basic, guess):
         assert secret not in logs
+    # The question is logged (log_questions is on), under the request id the client got.
+    access = [json.loads(line) for line in logs.splitlines() if '"assistant.access"' in line]
+    line = next(a for a in access if a["request_id"] == asked.headers["x-request-id"])
+    assert line["question"] == f"{WANNACRY} okapi-{TOKEN[::-1]}"
+    assert (line["path"], line["status"], line["cited"]) == ("/api/ask", 200, [4])
+
+
+# -- rate limit -------------------------------------------------------------------------
+
+
+def test_rate_limit_is_per_client_with_retry_after(guarded: Deployment) -> None:
+    # 120 a minute per client (the default); the proxy is trusted, so X-Forwarded-For names
+    # the client. A burst of 140 from one client: the first 120 pass, then 429s.
+    one, other = {"X-Forwarded-For": "203.0.113.7"}, {"X-Forwarded-For": "198.51.100.2, 10.0.0.1"}
+    with httpx.Client(base_url=guarded.url, headers=BEARER, timeout=30) as client:
+        statuses = [client.get("/api/paragraphs/1", headers=one).status_code for _ in range(140)]
+        limited = client.get("/api/paragraphs/1", headers=one)
+        assert client.get("/api/paragraphs/1", headers=other).status_code == 200
+        assert client.get("/api/paragraphs/1").status_code == 200  # the proxy itself
+        assert client.get("/", headers=one).status_code == 200  # the page is not limited
+    assert statuses[:120] == [200] * 120
+    assert 429 in statuses[120:]
+    assert limited.status_code == 429
+    assert limited.json()["detail"].startswith("too many requests: the limit is 120 a minute")
+    assert limited.headers["retry-after"] == "1"  # one token comes back every 0.5 s
+    assert limited.headers["x-request-id"]
 
 
 # -- path traversal --------------------------------------------------------------------

@@ -1,0 +1,161 @@
+"""Load: 16 concurrent clients against one real server's API for a bounded time.
+
+Asserts behaviour, not speed: zero errors (a 429 counts: the server runs without a rate
+limit), every client gets its own answers (each checks the citations of the question it
+asked), and the server's memory does not keep growing. The figures (questions/s, p95, RSS)
+are printed and written to ``artifacts/load.json`` for the README and the benchmarks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.web_support import REPO, Deployment, deployed
+
+pytestmark = [pytest.mark.server, pytest.mark.slow]
+
+CLIENTS = 16
+SECONDS = float(os.environ.get("LOAD_SECONDS", "30"))
+RSS_GROWTH_LIMIT_MB = 300.0
+ABSTAINS = -1
+# question -> the paragraph it must cite first (ABSTAINS: an abstention without citations)
+QUESTIONS = {
+    "Wat veroordeelt de EU met klem?": 4,
+    "Waartoe verklaart de EU zich bereid?": 7,
+    "What does the EU condemn?": 4,
+    "Wat is de hoofdstad van Frankrijk?": ABSTAINS,
+}
+
+
+@dataclass
+class ClientRun:
+    """What one client saw."""
+
+    latencies: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for process {pid}")
+
+
+def _check(question: str, response: httpx.Response) -> str | None:
+    """Why this answer is wrong for this question, or None."""
+    if response.status_code != 200:
+        return f"{response.status_code}: {response.text[:200]}"
+    result = response.json()
+    cited = [c["paragraph"] for c in result["citations"]]
+    expected = QUESTIONS[question]
+    if result["question"] != question:
+        return f"asked {question!r}, got the answer to {result['question']!r}"
+    if expected == ABSTAINS:
+        return None if result["abstained"] and not cited else f"{question!r} did not abstain"
+    if (
+        result["abstained"]
+        or not cited
+        or cited[0] != expected
+        or f"[§{expected}]" not in (result["answer"])
+    ):
+        return f"{question!r}: expected [§{expected}] first, got {cited}"
+    return None
+
+
+def _client(url: str, index: int, until: float, run: ClientRun) -> None:
+    questions = list(QUESTIONS)
+    with httpx.Client(base_url=url, timeout=60) as client:
+        turn = index  # each client starts elsewhere in the list, so the mix stays even
+        while time.monotonic() < until:
+            question = questions[turn % len(questions)]
+            turn += 1
+            started = time.perf_counter()
+            try:
+                response = client.post("/api/ask", json={"question": question})
+            except httpx.HTTPError as error:
+                run.errors.append(f"{type(error).__name__}: {error}")
+                continue
+            run.latencies.append(time.perf_counter() - started)
+            if (problem := _check(question, response)) is not None:
+                run.errors.append(problem)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    env = {"ASSISTANT_WEB_RATE_LIMIT_PER_MINUTE": "0"}  # 16 clients from one address
+    logs = tmp_path_factory.mktemp("load-logs")
+    with deployed(tmp_path_factory.mktemp("load-index"), logs, env=env) as deployment:
+        yield deployment
+
+
+def test_sixteen_clients_get_their_own_answers_without_errors(
+    server: Deployment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pid = server.server.process.pid
+    with httpx.Client(base_url=server.url, timeout=60) as warm:  # each question once
+        for question in QUESTIONS:
+            assert _check(question, warm.post("/api/ask", json={"question": question})) is None
+    rss_start = _rss_mb(pid)
+    runs = [ClientRun() for _ in range(CLIENTS)]
+    started = time.monotonic()
+    threads = [
+        threading.Thread(target=_client, args=(server.url, i, started + SECONDS, run))
+        for i, run in enumerate(runs)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(SECONDS + 120)
+    elapsed = time.monotonic() - started
+    rss_end = _rss_mb(pid)
+    assert not any(thread.is_alive() for thread in threads), "a client hung"
+
+    latencies = sorted(x for run in runs for x in run.latencies)
+    errors = [e for run in runs for e in run.errors]
+    figures = {
+        "clients": CLIENTS,
+        "seconds": round(elapsed, 1),
+        "answered": len(latencies),
+        "errors": len(errors),
+        "questions_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(statistics.median(latencies) * 1000, 1) if latencies else None,
+        "p95_ms": round(latencies[int(0.95 * (len(latencies) - 1))] * 1000, 1)
+        if latencies
+        else None,
+        "rss_start_mb": round(rss_start, 1),
+        "rss_end_mb": round(rss_end, 1),
+        "questions": {q: ("abstains" if p == ABSTAINS else p) for q, p in QUESTIONS.items()},
+    }
+    artifacts = REPO / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    (artifacts / "load.json").write_text(json.dumps(figures, indent=2) + "\n")
+    with capsys.disabled():  # shown in CI's output, passing or not
+        print(f"\nload: {json.dumps(figures)}")
+
+    assert errors == [], errors[:10]
+    assert all(run.latencies for run in runs), "a client got no answer at all"
+    assert len(latencies) >= CLIENTS
+    assert rss_end - rss_start < RSS_GROWTH_LIMIT_MB
+
+
+def test_the_server_stops_cleanly_and_closes_the_assistant(server: Deployment) -> None:
+    # After the load: SIGTERM, as a container runtime sends it. The lifespan closes the
+    # service (the Chroma client) and says so in the log.
+    server.server.stop()
+    # uvicorn re-raises the SIGTERM once its graceful shutdown is done
+    assert server.server.process.returncode in (0, -15)
+    log = server.server.log.read_text()
+    assert "assistant ready: built in" in log
+    assert "assistant closed" in log
+    assert "Traceback" not in log
