@@ -34,6 +34,7 @@ __all__ = [
 ]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _CITATION = re.compile(r"\[§(\d+)\]")
 
 
@@ -130,6 +131,10 @@ class AssistantService:
             raise QuestionError("the question must be text")
         if _CONTROL.search(question):
             raise QuestionError("the question contains control characters; please type plain text")
+        if _SURROGATE.search(question):
+            # Undecodable bytes (e.g. from a terminal in another encoding) arrive as
+            # lone surrogates: no library downstream can handle them.
+            raise QuestionError("the question is not valid text (check the terminal's encoding)")
         question = question.strip()
         if not question:
             raise QuestionError("the question is empty; please type a question")

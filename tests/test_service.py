@@ -113,6 +113,7 @@ def test_history_accepts_plain_dicts_and_ignores_unknown_citations(
         ("Wat\x00 zegt de EU?", "control characters"),
         ("Wat zegt\x1b[31m de EU?", "control characters"),
         ("x" * 2001, "limit is 2000"),
+        ("Wat \udcff veroordeelt de EU?", "not valid text"),
     ],
 )
 def test_bad_questions_get_a_clear_error(
