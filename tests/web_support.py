@@ -24,6 +24,8 @@ from typing import Any, Literal
 
 import httpx
 
+from assistant.service import OFFLINE_ENV
+
 __all__ = [
     "CHROMIUM",
     "CHROMIUM_ARGS",
@@ -67,15 +69,15 @@ def free_port() -> int:
 def offline_env(data_dir: Path, extra: Mapping[str, str] = {}) -> dict[str, str]:
     """The environment for a server: ours cleaned of ASSISTANT_*, offline, plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env.update(
-        HF_HUB_OFFLINE="1",
-        TRANSFORMERS_OFFLINE="1",
-        HF_HUB_DISABLE_TELEMETRY="1",
-        GRADIO_ANALYTICS_ENABLED="False",
-        ANONYMIZED_TELEMETRY="False",
-        ASSISTANT_DATA_DIR=str(data_dir),
-        PYTHONUNBUFFERED="1",
-    )
+    env.update(OFFLINE_ENV, ASSISTANT_DATA_DIR=str(data_dir), PYTHONUNBUFFERED="1")
+    chroma = os.environ.get("TEST_CHROMA_SERVER", "")
+    if chroma:  # CI's second pass: the index lives in a `chroma run` server
+        host, _, port = chroma.rpartition(":")
+        env.update(
+            ASSISTANT_CHROMA_HOST=host,
+            ASSISTANT_CHROMA_PORT=port,
+            ASSISTANT_COLLECTION=f"web-{data_dir.name}"[:60],
+        )
     env.update(extra)
     return env
 
