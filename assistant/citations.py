@@ -1,0 +1,398 @@
+"""Citation verification, in code, before a generated answer is shown.
+
+The answer is split into sentences (incrementally, so a stream is checked as it arrives).
+Each ``[§n]`` marker (also ``[§4, §5]``, ``[§4][§5]``) must name a paragraph that exists
+and was given to the model, and must support the sentence: close in embedding (at least
+``threshold``; no uncited paragraph within ``margin``), with every number and name of the
+sentence known. Unsupported markers and sentences are removed; each removal says why.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from assistant.text import content_terms, fold, numbers, words
+from index.document import Document
+from index.embedders import Embedder
+
+__all__ = [
+    "AnswerChecker",
+    "Checked",
+    "CitationVerifier",
+    "Piece",
+    "Removal",
+    "SentenceSplitter",
+    "Support",
+    "cited_numbers",
+    "strip_markers",
+]
+
+_NUMBER_LIST = r"§+\s*\d+(?:\s*(?:,|;|&|and|en|und|et)\s*§*\s*\d+)*"
+_MARKER = re.compile(r"\[\s*" + _NUMBER_LIST + r"\s*\]", re.IGNORECASE)
+# A run of markers with the space before it, rendered again as one: ' [§4][§5]'.
+_MARKER_RUN = re.compile(r"(?:[ \t]*\[\s*" + _NUMBER_LIST + r"\s*\])+", re.IGNORECASE)
+# A sentence ends at . ! or ? (closing quotes and trailing markers included), then a
+# gap, then anything but an opening bracket (which would be a marker after the stop).
+_BOUNDARY = re.compile(r"[.!?][\"”’)]*(?:\s*\[[^\]\n]*\])*(?P<gap>[ \t]+)(?=[^\s\[])")
+_WORD_BEFORE = re.compile(r"(\w+)$")
+_ABBREVIATIONS = frozenset(("bijv", "bv", "d", "e", "g", "i", "nr", "art", "vgl", "ca", "resp",
+    "zgn", "etc", "mr", "dr", "vs", "bzw", "z", "b", "usw", "ggf", "abs", "par", "cf"))  # fmt: skip
+_LIST_PREFIX = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
+_TOKEN = re.compile(r"[^\W\d_][\w'’-]*")
+_CONNECTORS = frozenset(("of", "and", "for", "the", "on", "de", "des", "du", "la", "le", "et",
+    "van", "der", "den", "und", "für"))  # fmt: skip
+_OPENING = re.compile(r"(^|[.!?:;]\s+|[\"“(]\s*)$")
+
+
+class Removal(BaseModel):
+    """A marker or sentence removed from a generated answer, and why."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["citation", "sentence"]
+    paragraph: int | None
+    text: str
+    reason: str
+
+
+def _cut(number: int, claim: str, reason: str) -> Removal:
+    return Removal(kind="citation", paragraph=number, text=claim, reason=reason)
+
+
+def _drop(claim: str, reason: str) -> Removal:
+    return Removal(kind="sentence", paragraph=None, text=claim, reason=reason)
+
+
+def cited_numbers(text: str) -> list[int]:
+    """Paragraph numbers of the markers in ``text``, in order, without repeats."""
+    found = (int(n) for marker in _MARKER.findall(text) for n in re.findall(r"\d+", marker))
+    return list(dict.fromkeys(found))
+
+
+def strip_markers(text: str) -> str:
+    """``text`` without its markers, spaces before punctuation tidied."""
+    return re.sub(r"\s+([.,;:!?])", r"\1", _MARKER_RUN.sub("", text)).strip()
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One sentence of an answer, with the line it is on and that line's list prefix."""
+
+    text: str
+    line: int
+    prefix: str = ""
+
+
+class SentenceSplitter:
+    """Splits text fed in chunks into sentences, each given once it is complete."""
+
+    def __init__(self) -> None:
+        self._buffer = ""
+        self._line = 0
+        self._prefix = ""
+        self._line_open = False
+
+    def _piece(self, text: str) -> Piece | None:
+        if not self._line_open:
+            self._line_open = True
+            match = _LIST_PREFIX.match(text)
+            self._prefix = match.group().strip() + " " if match else ""
+            text = text[match.end() :] if match else text
+        text = text.strip()
+        return Piece(text, self._line, self._prefix) if text else None
+
+    def _boundary(self, segment: str) -> re.Match[str] | None:
+        for match in _BOUNDARY.finditer(segment):
+            before = _WORD_BEFORE.search(segment[: match.start()])
+            word = before.group(1) if before else ""
+            # '16. April', 'z. B.', 'art. 5' and a list's '1.' do not end a sentence.
+            if (word.isdigit() and len(word) <= 2) or fold(word) in _ABBREVIATIONS:
+                continue
+            return match
+        return None
+
+    def feed(self, text: str) -> list[Piece]:
+        """The sentences completed by ``text``."""
+        self._buffer += text
+        pieces: list[Piece | None] = []
+        while True:
+            newline = self._buffer.find("\n")
+            segment = self._buffer if newline < 0 else self._buffer[:newline]
+            match = self._boundary(segment)
+            if match:
+                pieces.append(self._piece(segment[: match.start("gap")]))
+                self._buffer = self._buffer[match.end() :]
+            elif newline >= 0:
+                pieces.append(self._piece(segment))
+                self._buffer = self._buffer[newline + 1 :]
+                self._line, self._line_open = self._line + 1, False
+            else:
+                break
+        return [p for p in pieces if p is not None]
+
+    def finish(self) -> list[Piece]:
+        """The last sentence, complete or not."""
+        rest, self._buffer = self._buffer, ""
+        piece = self._piece(rest) if rest.strip() else None
+        return [piece] if piece else []
+
+
+@dataclass(frozen=True)
+class Support:
+    """How well a claim fits one paragraph, and the paragraph's best-fitting sentence."""
+
+    score: float
+    sentence: int
+
+
+@dataclass(frozen=True)
+class Checked:
+    """One sentence after verification; ``text`` is empty when it was dropped."""
+
+    text: str
+    cited: bool
+    kept: tuple[int, ...] = ()
+    evidence: dict[int, int] = field(default_factory=dict)
+    removed: tuple[Removal, ...] = ()
+
+
+def _unit(vector: list[float]) -> list[float]:
+    norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+    return [x / norm for x in vector]
+
+
+class CitationVerifier:
+    """Checks that each cited sentence is supported by the paragraph it cites."""
+
+    def __init__(
+        self,
+        document: Document,
+        embedder: Embedder,
+        *,
+        threshold: float,
+        margin: float,
+        lexical_weight: float = 0.0,
+        joint_tolerance: float = 0.04,
+        known_names: frozenset[str] = frozenset(),
+    ) -> None:
+        self._embedder = embedder
+        self.threshold = threshold
+        self.margin = margin
+        self.lexical_weight = lexical_weight
+        self.joint_tolerance = joint_tolerance
+        self._names = known_names | words(" ".join(p.text for p in document.paragraphs))
+        self._texts = {p.number: p.text for p in document.paragraphs}
+        self._numbers = {n: numbers(text) for n, text in self._texts.items()}
+        self._words = {n: words(text) for n, text in self._texts.items()}
+        self._stems = {n: {w[:5] for w in ws if len(w) >= 5} for n, ws in self._words.items()}
+        # Claims and paragraph units are embedded alike (e5 'query' mode, symmetric);
+        # index -1 is the whole paragraph, for claims that sum up several sentences.
+        self._units: dict[int, list[tuple[int, list[float]]]] = {}
+        for paragraph in document.paragraphs:
+            texts = [s.text for s in paragraph.sentences] + [paragraph.text]
+            indices = [s.index for s in paragraph.sentences] + [-1]
+            vectors = [_unit(embedder.embed_query(t)) for t in texts]
+            self._units[paragraph.number] = list(zip(indices, vectors, strict=True))
+
+    def _lexical(self, claim: str, language: str, number: int) -> float:
+        terms = content_terms(claim, language)
+        if not terms:
+            return 0.0
+        known, stems = self._words[number], self._stems[number]
+        return sum(t in known or (len(t) >= 5 and t[:5] in stems) for t in terms) / len(terms)
+
+    def scores(self, claim: str, language: str) -> dict[int, Support]:
+        """Support of ``claim`` (markers removed) by every paragraph of the document."""
+        vector = _unit(self._embedder.embed_query(claim))
+        result: dict[int, Support] = {}
+        for number, units in self._units.items():
+            sims = [(sum(a * b for a, b in zip(vector, v, strict=True)), i) for i, v in units]
+            best = max(s for s, _ in sims)
+            sentence = max((s, i) for s, i in sims if i >= 0)[1] if len(sims) > 1 else 0
+            lexical = self.lexical_weight * self._lexical(claim, language, number)
+            result[number] = Support(best + lexical, sentence)
+        return result
+
+    def _known(self, token: str) -> bool:
+        folded = fold(token)
+        return folded in self._names or any(
+            len(known) >= 3 and folded.startswith(known) for known in self._names
+        )
+
+    def unknown_names(self, claim: str, language: str) -> list[str]:
+        """Runs of capitalised words (names) in ``claim`` of which no word is known."""
+        runs: list[list[str]] = []
+        last_end: int | None = None  # end of the last word added to the open run
+        for match in _TOKEN.finditer(claim):
+            token = match.group()
+            capital = token[0].isupper() and len(token) > 1
+            acronym = capital and token.replace("-", "").isupper()
+            opening = bool(_OPENING.search(claim[: match.start()]))
+            joined = last_end is not None and claim[last_end : match.start()].strip() in ("", "-")
+            if acronym or (capital and language != "de" and not opening):
+                if not joined:
+                    runs.append([])
+                runs[-1].append(token)
+                last_end = match.end()
+            elif joined and token.lower() in _CONNECTORS:
+                last_end = match.end()  # 'Common Foreign and Security Policy' is one name
+            else:
+                last_end = None
+        unknown = []
+        for run in runs:
+            parts = [p for t in run for p in re.split(r"['’-]", t) if p and p[0].isupper()]
+            if parts and not any(self._known(p) for p in parts):
+                unknown.append(" ".join(run))
+        return unknown
+
+    def judge(
+        self,
+        claim: str,
+        number: int,
+        scores: dict[int, Support],
+        together: Collection[int] = (),
+    ) -> str | None:
+        """Why paragraph ``number`` does not support ``claim``, or None when it does.
+
+        ``together``: the paragraphs the sentence cites. They are not each other's
+        competitors, but each must come within ``joint_tolerance`` of the best of them.
+        """
+        missing = numbers(claim) - self._numbers[number]
+        if missing:
+            return f"states {', '.join(sorted(missing))}, which §{number} does not mention"
+        score = scores[number].score
+        if score < self.threshold:
+            return f"support {score:.3f} is below {self.threshold:.3f}"
+        lead, leader = max([(scores[n].score, n) for n in together], default=(score, number))
+        if score < lead - self.joint_tolerance:
+            return f"§{leader} fits it far better ({lead:.3f} vs {score:.3f})"
+        others = [(s.score, n) for n, s in scores.items() if n != number and n not in together]
+        if others:
+            best, other = max(others)
+            if score < best + self.margin:
+                return (
+                    f"§{other} fits it as well ({best:.3f} vs {score:.3f}, "
+                    f"margin {self.margin:+.3f})"
+                )
+        return None
+
+    def check(self, sentence: str, language: str, given: Collection[int]) -> Checked:
+        """Verify one answer sentence against the paragraphs it cites."""
+        cited = cited_numbers(sentence)
+        if not cited:
+            return Checked(sentence, cited=False)
+        claim = strip_markers(sentence)
+        removed: list[Removal] = []
+        valid: list[int] = []
+        for number in cited:
+            if number not in self._texts:
+                removed.append(_cut(number, claim, f"there is no paragraph {number}"))
+            elif number not in given:
+                removed.append(_cut(number, claim, f"§{number} was not given to the model"))
+            else:
+                valid.append(number)
+        kept: list[int] = []
+        evidence: dict[int, int] = {}
+        if valid:
+            scores = self.scores(claim, language)
+            unknown = self.unknown_names(claim, language)
+            for number in valid:
+                reason = (
+                    f"names {', '.join(unknown)}, which the document never mentions"
+                    if unknown
+                    else self.judge(claim, number, scores, together=valid)
+                )
+                if reason is None:
+                    kept.append(number)
+                    evidence[number] = scores[number].sentence
+                else:
+                    removed.append(_cut(number, claim, reason))
+        if not kept:
+            removed.append(_drop(claim, "no citation of it is supported"))
+            return Checked("", cited=True, removed=tuple(removed))
+
+        def render(match: re.Match[str]) -> str:
+            own = [n for n in cited_numbers(match.group()) if n in kept]
+            return (" " + "".join(f"[§{n}]" for n in own)) if own else ""
+
+        text = _MARKER_RUN.sub(render, sentence)
+        text = re.sub(r"(\])\s+([.,;:!?])", r"\1\2", text).strip()
+        return Checked(
+            text, cited=True, kept=tuple(kept), evidence=evidence, removed=tuple(removed)
+        )
+
+
+class AnswerChecker:
+    """Verifies an answer fed in chunks; gives back only the text that passed.
+
+    Uncited sentences are dropped, except lead-ins ('Yes.', '...:'), held back until a
+    supported sentence follows; the abstention sentence sets ``declined``.
+    """
+
+    def __init__(
+        self, verifier: CitationVerifier, language: str, given: Collection[int], abstain: str
+    ) -> None:
+        self._verifier = verifier
+        self._language = language
+        self._given = frozenset(given)
+        self._abstain = " ".join(re.findall(r"\w+", fold(abstain)))
+        self._splitter = SentenceSplitter()
+        self._held: list[tuple[Piece, str]] = []
+        self._line: int | None = None
+        self.text = ""
+        self.removed: list[Removal] = []
+        self.evidence: dict[int, list[int]] = {}
+        self.declined = False
+
+    @property
+    def supported(self) -> bool:
+        """True once at least one cited sentence passed."""
+        return bool(self.evidence)
+
+    def feed(self, chunk: str) -> str:
+        """The verified text that ``chunk`` completes (often empty)."""
+        return "".join(self._take(piece) for piece in self._splitter.feed(chunk))
+
+    def finish(self) -> str:
+        """The verified text of the last sentence; held lead-ins are dropped."""
+        out = "".join(self._take(piece) for piece in self._splitter.finish())
+        self._held.clear()
+        return out
+
+    def _emit(self, piece: Piece, text: str) -> str:
+        if not self.text:
+            joined = piece.prefix + text
+        elif piece.line != self._line:
+            joined = "\n" + piece.prefix + text
+        else:
+            joined = " " + text
+        self._line = piece.line
+        self.text += joined
+        return joined
+
+    def _take(self, piece: Piece) -> str:
+        checked = self._verifier.check(piece.text, self._language, self._given)
+        self.removed.extend(checked.removed)
+        if not checked.cited:
+            plain = " ".join(re.findall(r"\w+", fold(piece.text)))
+            if plain and plain == self._abstain:
+                self.declined = True
+            elif piece.text.endswith(":") or len(content_terms(piece.text, self._language)) < 2:
+                self._held.append((piece, piece.text))
+            else:
+                self.removed.append(_drop(piece.text, "states something without a citation"))
+            return ""
+        if not checked.text:
+            return ""
+        for number, sentence in checked.evidence.items():
+            self.evidence.setdefault(number, [])
+            if sentence not in self.evidence[number]:
+                self.evidence[number].append(sentence)
+        held, self._held = self._held, []
+        return "".join(self._emit(p, t) for p, t in [*held, (piece, checked.text)])

