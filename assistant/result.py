@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from assistant.citations import Removal
+
 __all__ = ["AnswerResult", "CitedSentence", "Citation", "RankedParagraph", "Turn"]
 
 
@@ -57,6 +59,26 @@ class AnswerResult(BaseModel):
     )
     language: str = Field(description="Detected language of the question (ISO 639-1).")
     abstain_reason: str | None = None
+    generated: bool = Field(
+        default=False, description="Written by the LLM, every citation verified in code."
+    )
+    notice: str | None = Field(
+        default=None,
+        description="Shown with the answer: why the offline answer is shown, or that it was cut.",
+    )
+    fallback: str | None = Field(
+        default=None,
+        description=(
+            "Why the LLM's answer was not used: connection, timeout, rate_limited, "
+            "server_error, client_error, empty, malformed or unverified."
+        ),
+    )
+    removed: list[Removal] = Field(
+        default_factory=list, description="Citations and sentences verification removed, and why."
+    )
+    rewritten_query: str | None = Field(
+        default=None, description="The standalone query the LLM made of a follow-up question."
+    )
     search_query: str = Field(description="The text retrieval searched with.")
     timings_ms: dict[str, float] = Field(default_factory=dict)
 

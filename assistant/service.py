@@ -11,10 +11,12 @@ import os
 import re
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from assistant.answerer import AbstentionPolicy, Composed, ExtractiveAnswerer
+from assistant.generative import Generated, GenerativeAnswerer
+from assistant.llm_settings import LLMSettings, load_llm_settings
 from assistant.prompts import load_messages
 from assistant.result import AnswerResult, Turn
 from assistant.retrieval import HybridRetriever, Ranking, SearchQuery
@@ -50,6 +52,7 @@ OFFLINE_ENV = {
     "ANONYMIZED_TELEMETRY": "False",
     "GRADIO_ANALYTICS_ENABLED": "False",
     "TOKENIZERS_PARALLELISM": "false",
+    "LANGSMITH_TRACING": "false",
 }
 
 
@@ -98,7 +101,7 @@ class AssistantService:
         document: Document,
         index: ParagraphIndex,
         retriever: HybridRetriever,
-        answerer: ExtractiveAnswerer,
+        answerer: ExtractiveAnswerer | GenerativeAnswerer,
     ) -> None:
         from langchain_core.runnables import RunnableLambda
 
@@ -114,6 +117,8 @@ class AssistantService:
 
     def close(self) -> None:
         """Release the index's connections (a Chroma server's HTTP pool, SQLite files)."""
+        if isinstance(self._answerer, GenerativeAnswerer):
+            self._answerer.close()
         self.index.close()
 
     # -- the paragraph source ------------------------------------------------
@@ -184,7 +189,18 @@ class AssistantService:
         started = time.perf_counter()
         question = self.validate(question)
         turns = [t if isinstance(t, Turn) else Turn.model_validate(t) for t in history]
-        staged = _Staged(self._prepare(question, turns))
+        prepared = self._prepare(question, turns)
+        rewritten = None
+        if (
+            isinstance(self._answerer, GenerativeAnswerer)
+            and turns
+            and self.settings.max_history_turns
+        ):
+            rewritten = self._answerer.rewrite(question, turns[-self.settings.max_history_turns :])
+            if rewritten:  # the standalone query carries the context: retrieval and answer use it
+                query = replace(prepared.query, question=rewritten, context="")
+                prepared = replace(prepared, question=rewritten, query=query)
+        staged = _Staged(prepared)
         staged.timings["prepare"] = (time.perf_counter() - started) * 1000
         staged = self.chain.invoke(staged)
         staged.timings["total"] = (time.perf_counter() - started) * 1000
@@ -200,9 +216,22 @@ class AssistantService:
             suggestions=composed.suggestions,
             language=prepared.language,
             abstain_reason=composed.reason,
-            search_query=" ".join(filter(None, [prepared.query.context, question])),
+            search_query=" ".join(filter(None, [prepared.query.context, prepared.question])),
             timings_ms={k: round(v, 2) for k, v in staged.timings.items()},
+            rewritten_query=rewritten,
+            **_generated_fields(composed),
         )
+
+
+def _generated_fields(composed: Composed) -> dict[str, Any]:
+    if not isinstance(composed, Generated):
+        return {}
+    return {
+        "generated": composed.generated,
+        "notice": composed.notice,
+        "fallback": composed.fallback,
+        "removed": list(composed.removed),
+    }
 
 
 def _client(settings: Settings) -> Any:
@@ -221,6 +250,8 @@ def build_assistant(
     client: Any = None,
     progress: Callable[[int, int], None] | None = None,
     rebuild: bool = False,
+    llm: LLMSettings | None = None,
+    llm_http_client: Any = None,
 ) -> tuple[AssistantService, IndexReport]:
     """Compose the assistant from settings; build the index when it is not current."""
     offline_environment()
@@ -240,14 +271,30 @@ def build_assistant(
         exact_weight=settings.bm25_exact_weight,
         exact_power=settings.bm25_exact_power,
     )
-    answerer = ExtractiveAnswerer(
+    messages = load_messages()
+    known_names = load_names(settings.names_path, " ".join(p.text for p in document.paragraphs))
+    extractive = ExtractiveAnswerer(
         document,
-        load_messages(),
-        AbstentionPolicy(
-            settings.abstain_min_dense,
-            load_names(settings.names_path, " ".join(p.text for p in document.paragraphs)),
-        ),
+        messages,
+        AbstentionPolicy(settings.abstain_min_dense, known_names),
         max_paragraphs=settings.answer_max_paragraphs,
         margin=settings.answer_margin,
     )
+    answerer: ExtractiveAnswerer | GenerativeAnswerer = extractive
+    llm = llm if llm is not None else load_llm_settings()
+    if llm.enabled:
+        from assistant.citations import CitationVerifier
+
+        verifier = CitationVerifier(
+            document,
+            embedder,
+            threshold=llm.support_threshold,
+            margin=llm.support_margin,
+            lexical_weight=llm.support_lexical_weight,
+            joint_tolerance=llm.support_joint_tolerance,
+            known_names=known_names,
+        )
+        answerer = GenerativeAnswerer(
+            llm, document, extractive, verifier, messages, http_client=llm_http_client
+        )
     return AssistantService(settings, document, index, retriever, answerer), report

