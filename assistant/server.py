@@ -39,6 +39,7 @@ from assistant.web_middleware import (
 )
 from assistant.web_settings import WebSettings
 from index.document import Paragraph
+from index.store import IndexError_
 
 __all__ = [
     "AskRequest",
@@ -314,6 +315,17 @@ _UNREADABLE = {  # why FastAPI's "There was an error parsing the body" happened
 }
 
 
+async def _index_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # A Chroma server that went away: fail fast, say so, and let the client retry; the
+    # same process recovers when the server is back.
+    log.warning("index unavailable: %s", exc)
+    return JSONResponse(
+        {"detail": f"the index is unavailable, try again shortly ({exc})"},
+        503,
+        headers={"Retry-After": "5"},
+    )
+
+
 async def _http_error(request: Request, exc: Exception) -> Any:
     assert isinstance(exc, StarletteHTTPException)
     if exc.status_code == 400 and exc.__cause__ is not None:
@@ -357,6 +369,7 @@ def create_app(
     app.state.holder = holder
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IndexError_, _index_unavailable)
     app.include_router(router)
     page = ChatPage(lambda: holder.get(wait=120.0), web)
     gr.mount_gradio_app(app, page.build(), path="/", **page.mount_options())

