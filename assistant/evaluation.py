@@ -167,28 +167,28 @@ def _check(items: Sequence[GoldItem], known: Iterable[int] | None) -> list[str]:
     return problems
 
 
-def lint_gold(paths: Sequence[Path], known_paragraphs: Iterable[int] | None) -> list[str]:
-    """Every problem in the gold files, each as ``file:line: message``."""
+def _read(
+    paths: Sequence[Path], known_paragraphs: Iterable[int] | None
+) -> tuple[list[GoldItem], list[str]]:
     items: list[GoldItem] = []
     problems: list[str] = []
     for path in paths:
         parsed, bad = _parse(path)
         items.extend(parsed)
         problems.extend(bad)
-    return problems + _check(items, known_paragraphs)
+    return items, problems + _check(items, known_paragraphs)
+
+
+def lint_gold(paths: Sequence[Path], known_paragraphs: Iterable[int] | None) -> list[str]:
+    """Every problem in the gold files, each as ``file:line: message``."""
+    return _read(paths, known_paragraphs)[1]
 
 
 def load_gold_files(
     paths: Sequence[Path], known_paragraphs: Iterable[int] | None = None
 ) -> list[GoldItem]:
     """Items of all files; GoldError listing every problem (ids unique across files)."""
-    items: list[GoldItem] = []
-    problems: list[str] = []
-    for path in paths:
-        parsed, bad = _parse(path)
-        items.extend(parsed)
-        problems.extend(bad)
-    problems += _check(items, known_paragraphs)
+    items, problems = _read(paths, known_paragraphs)
     if problems:
         raise GoldError(problems)
     return items
