@@ -1,7 +1,9 @@
-"""Throughput: N in-process client threads asking gold questions for a bounded time.
+"""Throughput: N clients asking gold questions for a bounded time.
 
-Usage: python benchmarks/throughput.py [--seconds 15] [--clients 1 4 16]
-(In-process threads until the HTTP API exists.) Writes benchmarks/results/throughput.json.
+Usage: python benchmarks/throughput.py [--http] [--seconds 15] [--clients 1 4 16]
+--http starts `assistant serve` (rate limit off) and its clients POST /api/ask over
+loopback, each with its own connection; without it, threads call one in-process service.
+Writes benchmarks/results/throughput.json (or throughput-http.json).
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ import argparse
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -18,7 +22,10 @@ from _common import REPO, gold_questions, offline, peak_rss_mib, percentile, tab
 
 
 def run(
-    service: Any, questions: list[tuple[str, list[Any]]], clients: int, seconds: float
+    ask: Callable[[str, list[Any]], object],
+    questions: list[tuple[str, list[Any]]],
+    clients: int,
+    seconds: float,
 ) -> dict[str, Any]:
     latencies: list[float] = []
     errors: list[str] = []
@@ -31,7 +38,7 @@ def run(
             question, history = questions[next(ticket) % len(questions)]
             started = time.perf_counter()
             try:
-                service.ask(question, history)
+                ask(question, history)
             except Exception as error:  # counted, not fatal: that is the measurement
                 with lock:
                     errors.append(f"{type(error).__name__}: {error}")
@@ -58,24 +65,94 @@ def run(
     }
 
 
+@contextmanager
+def _server(data_dir: Path) -> Iterator[tuple[str, int]]:
+    """`assistant serve` on a free loopback port: (base URL, pid)."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    import httpx
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
+    env.update(ASSISTANT_DATA_DIR=str(data_dir), ASSISTANT_WEB_RATE_LIMIT_PER_MINUTE="0")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "assistant.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        else:
+            raise SystemExit("the server did not become ready")
+        yield url, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _peak_rss_of(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
+def _http_asker(url: str) -> Callable[[str, list[Any]], None]:
+    import httpx
+
+    local = threading.local()
+
+    def ask(question: str, history: list[Any]) -> None:
+        if not hasattr(local, "client"):
+            local.client = httpx.Client(base_url=url, timeout=120)
+        turns = [t.model_dump() if hasattr(t, "model_dump") else t for t in history]
+        response = local.client.post("/api/ask", json={"question": question, "history": turns})
+        if response.status_code != 200:
+            raise RuntimeError(f"HTTP {response.status_code}: {response.text[:100]}")
+
+    return ask
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument("--http", action="store_true", help="against `assistant serve`")
     args = parser.parse_args()
     offline()
-    from assistant.service import build_assistant
-    from assistant.settings import Settings
-
+    questions = gold_questions()
     with tempfile.TemporaryDirectory(prefix="bench-throughput-") as tmp:
-        service, _ = build_assistant(Settings(data_dir=Path(tmp)))
-        questions = gold_questions()
-        service.ask(questions[0][0])  # warm-up
-        runs = [run(service, questions, n, args.seconds) for n in args.clients]
-    rss = peak_rss_mib()
-    path = write_result(
-        "throughput", {"mode": "in-process threads", "runs": runs, "peak_rss_mib": rss}
-    )
+        if args.http:
+            with _server(Path(tmp)) as (url, pid):
+                ask = _http_asker(url)
+                ask(questions[0][0], [])  # warm-up
+                runs = [run(ask, questions, n, args.seconds) for n in args.clients]
+                rss = _peak_rss_of(pid)
+            name, mode = "throughput-http", "HTTP clients against assistant serve"
+        else:
+            from assistant.service import build_assistant
+            from assistant.settings import Settings
+
+            service, _ = build_assistant(Settings(data_dir=Path(tmp)))
+            service.ask(questions[0][0])  # warm-up
+            runs = [run(service.ask, questions, n, args.seconds) for n in args.clients]
+            rss = peak_rss_mib()
+            name, mode = "throughput", "in-process threads"
+    path = write_result(name, {"mode": mode, "runs": runs, "peak_rss_mib": rss})
     print(
         table(
             ["clients", "questions/s", "p50 ms", "p95 ms", "answered", "errors"],
@@ -92,7 +169,7 @@ def main() -> None:
             ],
         )
     )
-    print(f"\npeak RSS {rss} MiB; written: {path.relative_to(REPO)}")
+    print(f"\n{mode}; peak RSS of the serving process {rss} MiB; written: {path.relative_to(REPO)}")
 
 
 if __name__ == "__main__":
