@@ -30,6 +30,7 @@ from assistant.evaluation import (
     metrics,
     report,
 )
+from assistant.llm_settings import LLMSettings, load_llm_settings
 from assistant.settings import Settings, load_settings
 
 __all__ = [
@@ -51,6 +52,7 @@ _SHORT = {
     "citation_recall": "cite R",
     "abstention_accuracy": "abstain",
     "contains_accuracy": "contains",
+    "groundedness": "grounded",
     "latency_ms_p50": "p50 ms",
     "latency_ms_p95": "p95 ms",
 }
@@ -242,7 +244,12 @@ Latency is lower-is-better and cannot be a bar (time it in benchmarks/).
 metrics (full definitions in assistant/evaluation.py): hit@k and mrr over answerable
 items, ties counted against the system; citation precision over answered items
 (abstentions left out, an answer without citations scores 0); citation recall over
-answerable items (an abstention scores 0); "-" / null = no item to measure.
+answerable items (an abstention scores 0); groundedness over LLM-written answers (kept
+cited sentences / kept + removed); "-" / null = no item to measure.
+
+answerer: --answerer offline (default) quotes the document; --answerer llm writes the
+answers with the OpenAI-compatible server of the ASSISTANT_LLM_* settings (base URL,
+model, ...), every citation verified, so LLMs can be compared on the same gold.
 With --compare, the bars, the JUnit file and the failure list are the assistant's;
 the JSON adds a "baselines" object.
 
@@ -290,6 +297,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="only lint the gold files (ids, paragraphs, fields, types)",
     )
+    parser.add_argument(
+        "--answerer",
+        choices=["offline", "llm"],
+        default="offline",
+        help="who writes the answers: the offline (quoting) answerer, or the LLM of the "
+        "ASSISTANT_LLM_* settings (default offline)",
+    )
     parser.add_argument("--data-dir", type=Path, help="index directory (default: settings)")
     return parser
 
@@ -317,13 +331,26 @@ def _known_paragraphs(settings: Settings) -> list[int]:
     return [p.number for p in document.paragraphs]
 
 
-def _systems(args: argparse.Namespace, settings: Settings) -> dict[str, Asker]:
+def _llm(answerer: str) -> LLMSettings:
+    """The LLM settings for ``--answerer``; ValueError when ``llm`` has no server."""
+    if answerer == "offline":
+        return LLMSettings(base_url="")  # an LLM in the environment is not used
+    llm = load_llm_settings()
+    if not llm.enabled:
+        raise ValueError(
+            "--answerer llm needs an OpenAI-compatible server: set ASSISTANT_LLM_BASE_URL "
+            "(e.g. http://127.0.0.1:8000/v1) and ASSISTANT_LLM_MODEL"
+        )
+    return llm
+
+
+def _systems(args: argparse.Namespace, settings: Settings, llm: LLMSettings) -> dict[str, Asker]:
     from assistant.baselines import BASELINES, build_baseline
     from assistant.service import build_assistant
 
     systems: dict[str, Asker] = {}
     if args.compare or not args.baseline:
-        systems["ours"], _ = build_assistant(settings)
+        systems["ours"], _ = build_assistant(settings, llm=llm)
     wanted = args.baseline or (list(BASELINES) if args.compare else [])
     for name in wanted:
         systems[name] = build_baseline(name, settings)
@@ -336,6 +363,7 @@ def _run(args: argparse.Namespace) -> int:
         if len(args.baseline) > 1 and not args.compare:
             raise ValueError("give one --baseline, or several with --compare")
         settings = _settings(args)
+        llm = _llm(args.answerer)
         known = _known_paragraphs(settings)
     except (ValueError, ValidationError, FileNotFoundError) as error:
         print(f"assistant eval: error: {error}", file=sys.stderr)
@@ -359,7 +387,7 @@ def _run(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     try:
-        systems = _systems(args, settings)
+        systems = _systems(args, settings, llm)
     except Exception as error:  # a missing extra, an unreadable index: say so, exit 2
         print(f"assistant eval: cannot build the assistant: {error}", file=sys.stderr)
         return EXIT_USAGE

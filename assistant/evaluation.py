@@ -17,6 +17,11 @@ Definitions (shared by the CLI, the pytest helper and the benchmarks):
   an item whose ``ask`` raised counts as wrong.
 - ``contains_accuracy``: over all items, every ``must_contain`` present and no
   ``must_not_contain`` present (case- and accent-insensitive).
+- ``groundedness``: over answers an LLM wrote (``--answerer llm``), including those
+  replaced by the offline answer because no sentence survived verification: kept cited
+  sentences / (kept + removed sentences), pooled over the items; a removed sentence is one
+  verification dropped (unsupported, or a claim without a citation). ``None`` when no
+  answer was generated (the offline answerer quotes the document).
 - latency p50 / p95 over all items, in milliseconds.
 
 A metric with no item to average over is ``None`` (``null`` in JSON), never 0.
@@ -35,6 +40,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from assistant.citations import SentenceSplitter, cited_numbers
 from assistant.result import AnswerResult, RankedParagraph, Turn
 from assistant.text import fold
 
@@ -47,7 +53,9 @@ __all__ = [
     "ItemRecord",
     "Metrics",
     "Report",
+    "cited_sentences",
     "evaluate",
+    "groundedness",
     "lint_gold",
     "load_gold",
     "load_gold_files",
@@ -65,6 +73,7 @@ METRIC_NAMES = (
     "citation_recall",
     "abstention_accuracy",
     "contains_accuracy",
+    "groundedness",
     "latency_ms_p50",
     "latency_ms_p95",
 )
@@ -222,6 +231,24 @@ class ItemRecord(BaseModel):
     reasons: list[str] = Field(description="Why the item failed; empty when it passed.")
     latency_ms: float
     error: str | None = None
+    rewritten_query: str | None = Field(
+        default=None, description="The standalone query an LLM made of a follow-up."
+    )
+    generated: bool = Field(default=False, description="The answer was written by the LLM.")
+    fallback: str | None = Field(
+        default=None, description="Why the LLM's answer was not (fully) used, if it was not."
+    )
+    kept_sentences: int = Field(default=0, description="Cited sentences in a generated answer.")
+    removed_sentences: int = Field(
+        default=0, description="Sentences verification removed from the model's answer."
+    )
+
+
+def cited_sentences(text: str) -> int:
+    """How many sentences of ``text`` carry a ``[§n]`` marker."""
+    splitter = SentenceSplitter()
+    pieces = [*splitter.feed(text), *splitter.finish()]
+    return sum(bool(cited_numbers(piece.text)) for piece in pieces)
 
 
 def _dedupe(ranked: Sequence[RankedParagraph]) -> list[RankedParagraph]:
@@ -305,6 +332,11 @@ def record(
         reasons=reasons,
         latency_ms=round(latency_ms, 2),
         error=error,
+        rewritten_query=result.rewritten_query if result else None,
+        generated=result.generated if result else False,
+        fallback=result.fallback if result else None,
+        kept_sentences=cited_sentences(result.answer) if result and result.generated else 0,
+        removed_sentences=sum(r.kind == "sentence" for r in result.removed) if result else 0,
     )
 
 
@@ -321,6 +353,7 @@ class Metrics(BaseModel):
     citation_recall: float | None
     abstention_accuracy: float | None
     contains_accuracy: float | None
+    groundedness: float | None
     latency_ms_p50: float | None
     latency_ms_p95: float | None
 
@@ -344,6 +377,14 @@ def _percentile(values: Sequence[float], q: int) -> float | None:
     return round(statistics.quantiles(values, n=100, method="inclusive")[q - 1], 2)
 
 
+def groundedness(records: Sequence[ItemRecord]) -> float | None:
+    """Kept cited sentences / (kept + removed) over generated answers; None without any."""
+    generated = [r for r in records if r.generated or r.fallback == "unverified"]
+    kept = sum(r.kept_sentences for r in generated)
+    total = kept + sum(r.removed_sentences for r in generated)
+    return round(kept / total, 4) if total else None
+
+
 def metrics(records: Sequence[ItemRecord]) -> Metrics:
     """The metrics of the module docstring over ``records``."""
     answerable = [r for r in records if r.answerable]
@@ -362,6 +403,7 @@ def metrics(records: Sequence[ItemRecord]) -> Metrics:
         ),
         "abstention_accuracy": _mean([1.0 if r.abstention_ok else 0.0 for r in records]),
         "contains_accuracy": _mean([1.0 if r.contains_ok else 0.0 for r in records]),
+        "groundedness": groundedness(records),
         "latency_ms_p50": _percentile(latencies, 50),
         "latency_ms_p95": _percentile(latencies, 95),
     }

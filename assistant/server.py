@@ -7,12 +7,13 @@ are loaded.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -49,7 +50,7 @@ __all__ = [
     "serve",
 ]
 
-_WORDS = re.compile(r"\S+\s*")
+_WORDS = re.compile(r"\s*\S+\s*|\s+")  # covers the text: tokens join to it
 _SURROGATE = re.compile("[\ud800-\udfff]")  # JSON may escape them ("\\ud800"); UTF-8 cannot
 _WARM_UP = "Wat veroordeelt de EU met klem?"
 _CLOSE_WAIT = 10.0  # seconds shutdown waits for an answer in progress before closing
@@ -88,6 +89,13 @@ class LockedService:
     def ask(self, question: str, history: Sequence[Turn] = ()) -> AnswerResult:
         with self._lock:
             return self._service.ask(question, history)
+
+    def ask_stream(
+        self, question: str, history: Sequence[Turn] = ()
+    ) -> Generator[str | AnswerResult, None, None]:
+        """``AssistantService.ask_stream``, holding the lock until read to the end or closed."""
+        with self._lock:
+            yield from self._service.ask_stream(question, history)
 
     def close(self) -> None:
         """Release the index's connections, once the answer in progress (if any) is sent."""
@@ -185,16 +193,24 @@ async def _answer_events(
     service: LockedService, question: str, history: Sequence[Turn]
 ) -> AsyncIterator[str]:
     yield _sse("status", {"stage": "retrieving"})
+    pieces = service.ask_stream(question, history)
     try:
-        result = _noted(await run_in_threadpool(service.ask, question, history))
+        while (item := await run_in_threadpool(next, pieces, None)) is not None:
+            if isinstance(item, AnswerResult):
+                yield _sse("result", _noted(item))
+            else:  # verified text as it comes, revealed word by word
+                for match in _WORDS.finditer(item):
+                    yield _sse("token", {"text": match.group(0)})
     except Exception as exc:  # the status line is sent already: report in-band
         log.exception("answering a streamed question failed")
         note(error=type(exc).__name__)
         yield _sse("error", {"detail": f"{type(exc).__name__}: {exc}"})
-        return
-    for match in _WORDS.finditer(result.answer):
-        yield _sse("token", {"text": match.group(0)})
-    yield _sse("result", result)
+    finally:
+        # The client went away: stop the model's stream and free the lock. A piece still
+        # being read in a worker thread cannot be interrupted; the generator is then
+        # closed when it is collected.
+        with contextlib.suppress(ValueError):
+            pieces.close()
 
 
 _STREAM_DOC: dict[int | str, dict[str, Any]] = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -83,6 +83,16 @@ class _Prepared:
 
 
 @dataclass
+class _Asked:
+    """A validated question on its way: its turns, its start and (once made) its rewrite."""
+
+    question: str
+    turns: list[Turn]
+    started: float
+    rewritten: str | None = None
+
+
+@dataclass
 class _Staged:
     """What flows through the chain: each stage fills in its part and its time."""
 
@@ -110,10 +120,11 @@ class AssistantService:
         self.index = index
         self._retriever = retriever
         self._answerer = answerer
-        # The chain: retrieve, then compose; each stage is a LangChain runnable.
-        self.chain = RunnableLambda(self._retrieve, name="retrieve") | RunnableLambda(
-            self._compose, name="compose"
-        )
+        # The chain: retrieve, then compose; each stage is a LangChain runnable. A streamed
+        # answer runs the same retrieve stage, then reads the answerer's stream.
+        self._retrieve_stage = RunnableLambda(self._retrieve, name="retrieve")
+        self._compose_stage = RunnableLambda(self._compose, name="compose")
+        self.chain = self._retrieve_stage | self._compose_stage
 
     def close(self) -> None:
         """Release the index's connections (a Chroma server's HTTP pool, SQLite files)."""
@@ -184,31 +195,34 @@ class AssistantService:
         staged.timings["compose"] = (time.perf_counter() - mark) * 1000
         return staged
 
-    def ask(self, question: str, history: Sequence[Turn | dict[str, Any]] = ()) -> AnswerResult:
-        """Answer ``question`` given earlier ``history`` turns (oldest first)."""
+    def _begin(self, question: str, history: Sequence[Turn | dict[str, Any]]) -> _Asked:
+        """The validated question and its history turns; QuestionError when invalid."""
         started = time.perf_counter()
         question = self.validate(question)
         turns = [t if isinstance(t, Turn) else Turn.model_validate(t) for t in history]
-        prepared = self._prepare(question, turns)
-        rewritten = None
-        if (
-            isinstance(self._answerer, GenerativeAnswerer)
-            and turns
-            and self.settings.max_history_turns
-        ):
-            rewritten = self._answerer.rewrite(question, turns[-self.settings.max_history_turns :])
-            if rewritten:  # the standalone query carries the context: retrieval and answer use it
+        return _Asked(question, turns, started)
+
+    def _staged(self, asked: _Asked) -> _Staged:
+        """Prepare the query; with an LLM, a follow-up is first rewritten to stand alone."""
+        prepared = self._prepare(asked.question, asked.turns)
+        keep = self.settings.max_history_turns
+        if isinstance(self._answerer, GenerativeAnswerer) and asked.turns and keep:
+            rewritten = self._answerer.rewrite(asked.question, asked.turns[-keep:])
+            if rewritten:  # the standalone query carries the context: both stages use it
                 query = replace(prepared.query, question=rewritten, context="")
                 prepared = replace(prepared, question=rewritten, query=query)
+            asked.rewritten = rewritten
         staged = _Staged(prepared)
-        staged.timings["prepare"] = (time.perf_counter() - started) * 1000
-        staged = self.chain.invoke(staged)
-        staged.timings["total"] = (time.perf_counter() - started) * 1000
+        staged.timings["prepare"] = (time.perf_counter() - asked.started) * 1000
+        return staged
+
+    def _result(self, asked: _Asked, staged: _Staged) -> AnswerResult:
+        staged.timings["total"] = (time.perf_counter() - asked.started) * 1000
         prepared, ranking, composed = staged.prepared, staged.ranking, staged.composed
         if ranking is None or composed is None:
             raise RuntimeError("the chain did not run both stages")
         return AnswerResult(
-            question=question,
+            question=asked.question,
             answer=composed.answer,
             abstained=composed.abstained,
             citations=composed.citations,
@@ -218,9 +232,47 @@ class AssistantService:
             abstain_reason=composed.reason,
             search_query=" ".join(filter(None, [prepared.query.context, prepared.question])),
             timings_ms={k: round(v, 2) for k, v in staged.timings.items()},
-            rewritten_query=rewritten,
+            rewritten_query=asked.rewritten,
             **_generated_fields(composed),
         )
+
+    def ask(self, question: str, history: Sequence[Turn | dict[str, Any]] = ()) -> AnswerResult:
+        """Answer ``question`` given earlier ``history`` turns (oldest first)."""
+        asked = self._begin(question, history)
+        staged = self.chain.invoke(self._staged(asked))
+        return self._result(asked, staged)
+
+    def ask_stream(
+        self, question: str, history: Sequence[Turn | dict[str, Any]] = ()
+    ) -> Generator[str | AnswerResult, None, None]:
+        """Like ``ask``, as the answer's text pieces (joined: the answer), then the result.
+
+        With an LLM the pieces are verified sentences as the model writes them; the offline
+        answer comes as one piece. The question is validated at once (QuestionError); the
+        work happens as the iterator is read. Closing it early closes the model's stream.
+        """
+        return self._stream(self._begin(question, history))
+
+    def _stream(self, asked: _Asked) -> Generator[str | AnswerResult, None, None]:
+        staged = self._retrieve_stage.invoke(self._staged(asked))
+        if not isinstance(self._answerer, GenerativeAnswerer):
+            staged = self._compose_stage.invoke(staged)
+            if staged.composed is not None:
+                yield staged.composed.answer
+            yield self._result(asked, staged)
+            return
+        prepared, ranking = staged.prepared, staged.ranking
+        if ranking is None:
+            raise RuntimeError("compose runs after retrieve")
+        mark = time.perf_counter()
+        stream = self._answerer.stream(prepared.question, prepared.language, ranking)
+        try:
+            yield from stream
+            staged.composed = stream.result
+        finally:
+            stream.close()  # a reader that stopped early: the model's stream is closed too
+        staged.timings["compose"] = (time.perf_counter() - mark) * 1000
+        yield self._result(asked, staged)
 
 
 def _generated_fields(composed: Composed) -> dict[str, Any]:

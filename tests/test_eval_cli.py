@@ -259,3 +259,60 @@ def test_compare_with_bm25_and_data_dir_from_env(
     data = json.loads(out.read_text("utf-8"))
     assert set(data) == {"overall", "by_lang", "by_kind", "items", "baselines"}
     assert data["baselines"]["bm25"]["overall"]["n"] == 3
+
+
+# -- --answerer llm: the scripted OpenAI-compatible server, real HTTP ---------------------
+
+
+def test_answerer_llm_without_a_server_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gold = _write(tmp_path / "g.jsonl", [GOOD])
+    assert main([str(gold), "--answerer", "llm"]) == 2
+    err = capsys.readouterr().err
+    assert "--answerer llm" in err
+    assert "ASSISTANT_LLM_BASE_URL" in err
+
+
+@pytest.mark.slow
+@pytest.mark.server
+def test_eval_with_the_llm_answerer_records_generation_and_groundedness(
+    e2e_gold: Path,
+    index_dir: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tests.llm_fake import Reply, running
+
+    out = tmp_path / "llm.json"
+    with running() as fake:
+        # Every question gets this reply: one supported sentence, one made-up one.
+        fake.script(
+            Reply(
+                "De EU veroordeelt met klem het kwaadwillige gebruik van ICT's, onder meer in "
+                "WannaCry en NotPetya [§4]. Rusland zat erachter [§4]."
+            )
+        )
+        monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", fake.base_url)
+        monkeypatch.setenv("ASSISTANT_LLM_MODEL", "fake-model")
+        monkeypatch.setenv("ASSISTANT_LLM_MAX_RETRIES", "0")
+        code = main(
+            [str(e2e_gold), "--data-dir", str(index_dir), "--answerer", "llm", "--json", str(out)]
+        )
+        assert fake.requests  # the model was asked
+    assert code == 0
+    data = json.loads(out.read_text("utf-8"))
+    items = {i["id"]: i for i in data["items"]}
+    ok = items["ok"]
+    assert ok["generated"] is True
+    assert ok["fallback"] is None
+    assert ok["rewritten_query"] is None  # no history: nothing to rewrite
+    assert ok["kept_sentences"] == 1
+    assert ok["removed_sentences"] >= 1
+    assert "Rusland" not in ok["answer"]
+    assert items["off"]["generated"] is False  # abstained before the model was asked
+    grounded = data["overall"]["groundedness"]
+    assert grounded is not None
+    assert 0 < grounded < 1
+    assert "grounded" in capsys.readouterr().out.splitlines()[0]

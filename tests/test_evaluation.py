@@ -388,3 +388,63 @@ def test_evaluate_gold_reports_malformed_gold(tmp_path: Path) -> None:
     bad = _write(tmp_path / "bad.jsonl", [GOOD, "{"])
     with pytest.raises(GoldError, match=r"bad.jsonl:2"):
         evaluate_gold(bad, Scripted(SCRIPT))
+
+
+# -- groundedness of generated answers ------------------------------------------------
+
+
+def _generated(
+    answer: str, removed_sentences: int, removed_markers: int = 0, **fields: object
+) -> AnswerResult:
+    from assistant.citations import Removal
+
+    removed = [
+        Removal(kind="sentence", paragraph=None, text=f"s{i}", reason="unsupported")
+        for i in range(removed_sentences)
+    ] + [
+        Removal(kind="citation", paragraph=9, text=f"c{i}", reason="there is no paragraph 9")
+        for i in range(removed_markers)
+    ]
+    base = _result([4], [4], answer=answer)
+    return base.model_copy(update={"generated": True, "removed": removed, **fields})
+
+
+def test_cited_sentences_counts_sentences_with_a_marker() -> None:
+    from assistant.evaluation import cited_sentences
+
+    assert cited_sentences("Eén [§4]. Twee [§4][§5]. Drie zonder.\nVier [§1].") == 3
+    assert cited_sentences("Geen markering.") == 0
+    assert cited_sentences("") == 0
+
+
+def test_groundedness_pools_kept_and_removed_sentences_over_generated_answers() -> None:
+    records = [
+        # 2 kept, 1 removed sentence (the removed marker is not a sentence)
+        record(_item(id="a"), _generated("A [§4]. B [§4].", 1, removed_markers=2), 1),
+        # 1 kept, 0 removed; the notice of a cut-off stream carries no marker
+        record(_item(id="b"), _generated("C [§4].\nDe rest ontbreekt.", 0), 1),
+        # nothing survived: the offline answer is shown, its quotes are not the model's
+        record(
+            _item(id="c"),
+            _generated("Notice.\nQuote [§4].", 3, generated=False, fallback="unverified"),
+            1,
+        ),
+        # the offline answerer: not counted at all
+        record(_item(id="d"), _result([4], [4], answer="Quote [§4]."), 1),
+    ]
+    kept = [r.kept_sentences for r in records]
+    assert kept == [2, 1, 0, 0]
+    assert [r.removed_sentences for r in records] == [1, 0, 3, 0]
+    assert [r.generated for r in records] == [True, True, False, False]
+    assert records[2].fallback == "unverified"
+    assert metrics(records).groundedness == round(3 / (3 + 4), 4)
+    assert metrics(records[:2]).get("groundedness") == 0.75
+    assert metrics(records[3:]).groundedness is None  # no generated answer: null, not 0
+    assert metrics([]).groundedness is None
+
+
+def test_item_record_carries_the_rewritten_query() -> None:
+    result = _generated("A [§4].", 0, rewritten_query="Welke schade deed WannaCry?")
+    item = record(_item(), result, 1)
+    assert item.rewritten_query == "Welke schade deed WannaCry?"
+    assert item.model_dump()["rewritten_query"] == "Welke schade deed WannaCry?"

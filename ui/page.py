@@ -7,7 +7,7 @@ from ``ui.render``, which escapes every text it is given.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from assistant.result import AnswerResult, Turn
@@ -38,7 +38,9 @@ class AssistantPort(Protocol):
 
     def validate(self, question: str) -> str: ...
 
-    def ask(self, question: str, history: Sequence[Turn] = ()) -> AnswerResult: ...
+    def ask_stream(
+        self, question: str, history: Sequence[Turn] = ()
+    ) -> Generator[str | AnswerResult, None, None]: ...
 
     def paragraphs(self) -> list[Paragraph]: ...
 
@@ -155,11 +157,24 @@ class ChatPage:
         ]
         yield "", chat, turns, gr.skip(), gr.skip()
         history = [Turn.model_validate(turn) for turn in turns or []]
-        result = service.ask(question, history)
-        for prefix in word_chunks(result.answer):
-            chat[-1] = {"role": "assistant", "content": partial_html(prefix)}
-            yield "", chat, turns, gr.skip(), gr.skip()
-            time.sleep(_STREAM_PAUSE)
+        shown = ""
+        pieces = service.ask_stream(question, history)
+        try:
+            for item in pieces:
+                if isinstance(item, AnswerResult):
+                    result = item
+                    break
+                body = item.lstrip()
+                lead = shown + item[: len(item) - len(body)]
+                for prefix in word_chunks(body):  # each piece as it comes, word by word
+                    chat[-1] = {"role": "assistant", "content": partial_html(lead + prefix)}
+                    yield "", chat, turns, gr.skip(), gr.skip()
+                    time.sleep(_STREAM_PAUSE)
+                shown += item
+            else:
+                raise RuntimeError("the answer ended without its result")
+        finally:
+            pieces.close()  # the page was left mid-answer: the model's stream stops too
         chat[-1] = {"role": "assistant", "content": answer_html(result)}
         turns = [
             *(turns or []),
