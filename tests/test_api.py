@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -186,6 +187,23 @@ def test_request_id_is_echoed_or_generated(api: httpx.Client) -> None:
     assert "x-request-id" in api.get("/healthz").headers
 
 
+def _access_lines(server: Deployment, ids: dict[str, str], wait: float = 10.0) -> dict[str, str]:
+    """The log line of each request id. A stream's line is written as the response ends,
+    which can be just after the client has read it: wait for it (bounded)."""
+    deadline = time.monotonic() + wait
+    while True:
+        log = server.server.log.read_text().splitlines()
+        found = {
+            kind: next((line for line in log if f"[{rid}]" in line), None)
+            for kind, rid in ids.items()
+        }
+        if all(found.values()) or time.monotonic() > deadline:
+            missing = [kind for kind, line in found.items() if line is None]
+            assert not missing, f"no access line for {missing}"
+            return {kind: str(line) for kind, line in found.items()}
+        time.sleep(0.1)
+
+
 def test_access_lines_carry_the_answer_but_not_the_question(
     server: Deployment, api: httpx.Client
 ) -> None:
@@ -193,11 +211,10 @@ def test_access_lines_carry_the_answer_but_not_the_question(
     refused = api.post("/api/ask", json={"question": SECRET_QUESTION + "\x00"})
     streamed = api.get("/api/ask/stream", params={"question": SECRET_QUESTION})
     assert [asked.status_code, refused.status_code, streamed.status_code] == [200, 422, 200]
+    responses = {"asked": asked, "refused": refused, "streamed": streamed}
+    ids = {kind: r.headers["x-request-id"] for kind, r in responses.items()}
+    lines = _access_lines(server, ids)
     log = server.server.log.read_text()
-    lines = {
-        kind: next(line for line in log.splitlines() if f"[{r.headers['x-request-id']}]" in line)
-        for kind, r in {"asked": asked, "refused": refused, "streamed": streamed}.items()
-    }
     assert "INFO assistant.access" in lines["asked"]
     assert "POST /api/ask 200" in lines["asked"]
     assert "abstained=false" in lines["asked"]
@@ -213,3 +230,39 @@ def test_access_lines_carry_the_answer_but_not_the_question(
 def test_the_warm_up_ran_before_ready(server: Deployment) -> None:
     log = server.server.log.read_text()
     assert re.search(r"assistant ready: built in [\d.]+ s, warm-up answer in [\d.]+ s", log)
+
+
+# -- with an LLM: the SSE tokens are the model's verified sentences as they come ---------
+def test_stream_with_an_llm_sends_verified_tokens_as_generated(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from tests.llm_fake import Reply, running
+
+    logs = tmp_path_factory.mktemp("api-llm-logs")
+    index = tmp_path_factory.mktemp("api-llm-index")
+    answer = (
+        "De EU veroordeelt met klem het kwaadwillige gebruik van ICT's, onder meer in "
+        "WannaCry en NotPetya [§4]. Deze hebben aanzienlijke schade en economisch verlies "
+        "berokkend in de EU en daarbuiten [§4]."
+    )
+    with running() as fake:
+        fake.script(Reply(answer, chunk=5, pause=0.05))
+        env = {"ASSISTANT_LLM_BASE_URL": fake.base_url, "ASSISTANT_LLM_MODEL": "fake-model"}
+        with (
+            deployed(index, logs, env=env) as deployment,
+            httpx.Client(base_url=deployment.url, timeout=60) as client,
+            client.stream("POST", "/api/ask/stream", json={"question": WANNACRY}) as response,
+        ):
+            assert response.status_code == 200
+            events = list(sse_events(response.iter_lines()))
+        assert fake.requests[-1].streamed
+    kinds = [kind for kind, _ in events]
+    assert kinds[0] == "status"
+    assert kinds[-1] == "result"
+    assert kinds.count("token") > 1
+    streamed = "".join(json.loads(data)["text"] for kind, data in events if kind == "token")
+    result = json.loads(events[-1][1])
+    assert streamed == result["answer"]
+    assert result["generated"] is True
+    assert [c["paragraph"] for c in result["citations"]] == [4]
+    assert "economisch verlies" in result["answer"]
