@@ -33,6 +33,7 @@ from assistant.settings import Settings
 from assistant.web_middleware import (
     AccessControl,
     BodyLimit,
+    LocalFilesOnly,
     RateLimit,
     RelativePageLinks,
     RequestLog,
@@ -412,6 +413,7 @@ def create_app(
             expose_headers=["X-Request-ID", "Retry-After"],
             allow_credentials="*" not in web.cors_origins,
         )
+    app.add_middleware(LocalFilesOnly)
     app.add_middleware(RelativePageLinks)
     app.add_middleware(SecurityHeaders, frame_ancestors=web.frame_ancestors)
     app.add_middleware(RequestLog, log_questions=web.log_questions)

@@ -11,8 +11,10 @@ import base64
 import binascii
 import hmac
 import math
+import re
 import time
 from collections.abc import Callable, Sequence
+from urllib.parse import unquote
 
 from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers, MutableHeaders, QueryParams
@@ -25,6 +27,7 @@ from assistant.web_settings import WebSettings
 __all__ = [
     "AccessControl",
     "BodyLimit",
+    "LocalFilesOnly",
     "RateLimit",
     "RelativePageLinks",
     "RequestLog",
@@ -223,6 +226,28 @@ class BodyLimit:
 
         # FastAPI turns the exception raised while it reads the body into a JSON 413.
         await self.app(scope, receiving, send)
+
+
+# Gradio's file route also fetches a URL given as the "file" (refusing only loopback
+# and private addresses): from an intranet server that is a way out to the internet.
+_REMOTE_FILE = re.compile(r"/(?:gradio_api/)?(?:file|proxy)=\s*[a-z][a-z0-9+.-]*:", re.IGNORECASE)
+
+
+class LocalFilesOnly:
+    """Refuses file routes that name a URL instead of one of the app's own files."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _REMOTE_FILE.search(unquote(_route_path(scope))):
+            response = JSONResponse(
+                {"detail": "the file route serves the app's own files only, not URLs"},
+                status_code=403,
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 class AccessControl:

@@ -278,3 +278,42 @@ def test_the_app_assets_themselves_are_served(guarded: Deployment) -> None:
     status, body = _raw_get(guarded.server.url, "/static/img/logo.svg", BEARER)
     assert status == 200
     assert body.startswith(b"<svg")
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/gradio_api/file=https://example.invalid/x.png",
+        "/gradio_api/file=http%3A%2F%2Fexample.invalid%2Fx",
+        "/file=HTTPS://example.invalid/x",
+        "/gradio_api/proxy=https://example.invalid/",
+    ],
+)
+def test_file_routes_do_not_fetch_urls(guarded: Deployment, path: str) -> None:
+    # A .invalid host never resolves: even a regression would send nothing anywhere.
+    status, body = _raw_get(guarded.server.url, path, BEARER)
+    assert status == 403
+    assert b"own files only" in body
+
+
+def test_local_files_only_lets_ordinary_paths_through() -> None:
+    import asyncio
+    from typing import Any
+
+    from starlette.responses import PlainTextResponse
+
+    from assistant.web_middleware import LocalFilesOnly
+
+    async def inner(scope: Any, receive: Any, send: Any) -> None:
+        await PlainTextResponse("ok")(scope, receive, send)
+
+    app = LocalFilesOnly(inner)
+
+    async def get(path: str) -> int:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return (await client.get(path)).status_code
+
+    assert asyncio.run(get("/gradio_api/file=/tmp/gradio/abc/image.png")) == 200
+    assert asyncio.run(get("/static/img/logo.svg")) == 200
+    assert asyncio.run(get("/gradio_api/file=ftp://example.invalid/x")) == 403
