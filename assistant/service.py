@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from assistant.answerer import AbstentionPolicy, Composed, ExtractiveAnswerer
+from assistant.citations import cited_numbers
 from assistant.generative import Generated, GenerativeAnswerer
 from assistant.llm_settings import LLMSettings, load_llm_settings
 from assistant.prompts import load_messages
@@ -37,7 +38,6 @@ __all__ = [
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
-_CITATION = re.compile(r"\[§(\d+)\]")
 
 
 class QuestionError(ValueError):
@@ -169,7 +169,7 @@ class AssistantService:
         )
         earlier = [t.content for t in turns if t.role == "user"][-2:]
         last_answer = next((t.content for t in reversed(turns) if t.role == "assistant"), "")
-        cited = tuple(dict.fromkeys(int(n) for n in _CITATION.findall(last_answer)))
+        cited = tuple(cited_numbers(last_answer))
         known = {p.number for p in self.document.paragraphs}
         language = detect_language(question)
         query = SearchQuery(
