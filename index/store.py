@@ -125,7 +125,16 @@ def open_client(data_dir: Path) -> Any:
 
     The caller then finds no index and builds a fresh one. The damaged files stay
     in ``chroma.damaged-<time>`` for inspection.
+
+    Opening runs under the data directory's build lock: Chroma creates its SQLite
+    schema on first open, and two processes doing that at once make one of them
+    fail with "table ... already exists", which must not pass for damage.
     """
+    with _build_lock(data_dir):
+        return _open_or_set_aside(data_dir)
+
+
+def _open_or_set_aside(data_dir: Path) -> Any:
     try:
         return make_client(data_dir)
     except IndexError_ as error:

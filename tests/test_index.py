@@ -171,6 +171,8 @@ def test_two_index_runs_at_once_build_once(tmp_path: Path) -> None:
     ]
     outputs = [run.communicate(timeout=300) for run in runs]
     assert [run.returncode for run in runs] == [0, 0], outputs
+    # Two first opens at once must not pass for a damaged store and set it aside.
+    assert not list(tmp_path.glob("chroma.damaged-*")), outputs
     said = sorted(out for out, _ in outputs)
     assert sum("built (no index yet)" in out for out in said) == 1, said
     assert sum("up to date" in out or "built by another process" in out for out in said) == 1, said
