@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,6 +35,7 @@ __all__ = [
 
 SCHEMA_VERSION = "2"
 _BATCH = 64
+_SLACK = 256 * 1024  # SQLite journal and HNSW headers on top of the data itself
 log = logging.getLogger(__name__)
 
 
@@ -134,10 +136,34 @@ def open_client(data_dir: Path) -> Any:
         return _open_or_set_aside(data_dir)
 
 
+# SQLite's words for a store that is fine but cannot be written here and now:
+# full disk, read-only or unreadable files, I/O errors, another writer's lock.
+_NOT_DAMAGE = (
+    "disk is full",
+    "no space left",
+    "readonly",
+    "read-only",
+    "permission denied",
+    "unable to open",
+    "disk i/o error",
+    "database is locked",
+)
+
+
+def _is_damage(error: BaseException) -> bool:
+    text = str(error).lower()
+    return not any(words in text for words in _NOT_DAMAGE)
+
+
 def _open_or_set_aside(data_dir: Path) -> Any:
     try:
         return make_client(data_dir)
     except IndexError_ as error:
+        if not _is_damage(error):
+            raise IndexError_(
+                f"{error}; the index was left as it is: check the free space and "
+                f"permissions of {data_dir}, then try again"
+            ) from error
         aside = data_dir / f"chroma.damaged-{time.strftime('%Y%m%d-%H%M%S')}"
         (data_dir / "chroma").rename(aside)
         log.warning("%s; moved it to %s and building a new index", error, aside)
@@ -195,15 +221,23 @@ class ParagraphIndex:
             "hnsw:space": "cosine",
         }
 
-    def _collection(self) -> Any | None:
+    @property
+    def _previous(self) -> str:
+        return f"{self._name}-previous"
+
+    def _get(self, name: str) -> Any | None:
         try:
-            return self._client.get_collection(self._name, embedding_function=None)
+            return self._client.get_collection(name, embedding_function=None)
         except Exception as error:
             if "does not exist" in str(error) or "not found" in str(error).lower():
                 return None
-            raise IndexError_(
-                f"the index collection '{self._name}' is unreadable: {error}"
-            ) from error
+            raise IndexError_(f"the index collection '{name}' is unreadable: {error}") from error
+
+    def _collection(self) -> Any | None:
+        # '<name>-previous' exists on its own only when a swap was cut short
+        # (see _swap_in): it is then the complete index to serve.
+        found = self._get(self._name)
+        return found if found is not None else self._get(self._previous)
 
     def status(self, document: Document) -> str:
         """'current', or the reason the index must be (re)built."""
@@ -243,8 +277,28 @@ class ParagraphIndex:
                     False, "built by another process", time.perf_counter() - started, self.count()
                 )
             log.info("building index '%s': %s", self._name, reason)
+            self._check_space()
             self._build(document, progress)
         return IndexReport(True, reason, time.perf_counter() - started, self.count())
+
+    def _check_space(self) -> None:
+        """Refuse a rebuild that would fill the disk before writing anything.
+
+        A new index takes about as much room as the store already holds, and SQLite
+        cannot even drop a half-built collection on a full disk. Only the local
+        store is checked: a Chroma server's disk is its own.
+        """
+        store = None if self._lock_dir is None else self._lock_dir / "chroma"
+        if store is None or not store.is_dir():
+            return
+        needed = sum(f.stat().st_size for f in store.rglob("*") if f.is_file()) + _SLACK
+        free = shutil.disk_usage(store).free
+        if free < needed:
+            raise IndexError_(
+                f"not enough free space to build the index in {store}: it needs about "
+                f"{needed / 2**20:.1f} MiB and {free / 2**20:.1f} MiB are free; "
+                f"{self._kept()}"
+            )
 
     def _build(self, document: Document, progress: Callable[[int, int], None] | None) -> None:
         texts: list[str] = []
@@ -260,37 +314,75 @@ class ParagraphIndex:
                 metadatas.append({"paragraph": paragraph.number, "sentence": sentence.index})
         staging_name = f"{self._name}-staging"
         self._drop(staging_name)
-        staging = self._client.create_collection(
-            staging_name, metadata=self._expected(document), embedding_function=None
-        )
-        for start in range(0, len(texts), _BATCH):
-            batch = slice(start, start + _BATCH)
-            vectors = self._embedder.embed_documents(texts[batch])
-            staging.add(
-                ids=ids[batch],
-                embeddings=vectors,
-                documents=texts[batch],
-                metadatas=metadatas[batch],
+        try:
+            staging = self._client.create_collection(
+                staging_name, metadata=self._expected(document), embedding_function=None
             )
-            if progress:
-                progress(min(start + _BATCH, len(texts)), len(texts))
-        # Swap only a complete collection in: the old one stays usable until here.
-        self._drop(self._name)
-        staging.modify(name=self._name)
+            for start in range(0, len(texts), _BATCH):
+                batch = slice(start, start + _BATCH)
+                vectors = self._embedder.embed_documents(texts[batch])
+                staging.add(
+                    ids=ids[batch],
+                    embeddings=vectors,
+                    documents=texts[batch],
+                    metadatas=metadatas[batch],
+                )
+                if progress:
+                    progress(min(start + _BATCH, len(texts)), len(texts))
+        except Exception as error:
+            # A full disk lands here. Dropping the half-built collection gives its
+            # files back; the old index was never touched.
+            self._drop(staging_name)
+            raise IndexError_(
+                f"building the index failed ({type(error).__name__}: {error}); {self._kept()}"
+            ) from error
+        self._swap_in(staging)
+
+    def _swap_in(self, staging: Any) -> None:
+        """Make the complete ``staging`` collection the index, with no moment without one.
+
+        The old index is renamed to '<name>-previous' before the new one takes its
+        name, and dropped only after. A failure in between leaves either name
+        holding a complete index, which is what ``_collection`` serves.
+        """
+        self._drop(self._previous)
+        try:
+            old = self._get(self._name)
+            if old is not None:
+                old.modify(name=self._previous)
+            staging.modify(name=self._name)
+        except Exception as error:
+            self._drop(staging.name)
+            raise IndexError_(
+                f"installing the new index failed ({type(error).__name__}: {error}); {self._kept()}"
+            ) from error
         self._store = None
+        self._drop(self._previous)  # if that fails, the next build drops it
+
+    def _kept(self) -> str:
+        try:
+            kept = self._collection() is not None
+        except IndexError_:
+            kept = False
+        return "the previous index is unchanged" if kept else "there is no usable index yet"
 
     def _drop(self, name: str) -> None:
-        # An absent collection is the common, harmless case.
-        with contextlib.suppress(Exception):
+        # An absent collection is the common, harmless case; anything else is
+        # worth a line in the log, not a failure of the caller.
+        try:
             self._client.delete_collection(name)
+        except Exception as error:
+            if "does not exist" not in str(error) and "not found" not in str(error).lower():
+                log.warning("could not drop collection '%s': %s", name, error)
 
     def _open(self) -> Any:
         if self._store is None:
             from langchain_chroma import Chroma
 
+            collection = self._collection()
             self._store = Chroma(
                 client=self._client,
-                collection_name=self._name,
+                collection_name=self._name if collection is None else collection.name,
                 embedding_function=self._embedder,
                 create_collection_if_not_exists=False,
             )
@@ -307,11 +399,19 @@ class ParagraphIndex:
 
     def search(self, vector: list[float], k: int) -> list[Hit]:
         """The ``k`` entries nearest to ``vector``, by cosine similarity."""
-        store = self._open()
         try:
-            results = store.similarity_search_by_vector_with_relevance_scores(vector, k=k)
-        except Exception as error:
-            raise IndexError_(f"the index could not be searched: {error}") from error
+            results = self._open().similarity_search_by_vector_with_relevance_scores(vector, k=k)
+        except Exception:
+            # Another process may have rebuilt the index, retiring the collection
+            # this store was bound to: look it up by name once more.
+            self._store = None
+            try:
+                results = self._open().similarity_search_by_vector_with_relevance_scores(
+                    vector, k=k
+                )
+            except Exception as error:
+                self._store = None
+                raise IndexError_(f"the index could not be searched: {error}") from error
         return [
             Hit(
                 paragraph=int(doc.metadata["paragraph"]),

