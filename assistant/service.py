@@ -142,7 +142,7 @@ class AssistantService:
 
     # -- answering -------------------------------------------------------------
     def validate(self, question: str) -> str:
-        """The question, stripped; QuestionError when empty, too long or binary."""
+        """The question, stripped; QuestionError when empty, wordless, too long or binary."""
         if not isinstance(question, str):
             raise QuestionError("the question must be text")
         if _CONTROL.search(question):
@@ -154,6 +154,10 @@ class AssistantService:
         question = question.strip()
         if not question:
             raise QuestionError("the question is empty; please type a question")
+        if not any(char.isalnum() for char in question):
+            # Punctuation or emoji alone: nothing to search for, and the nearest
+            # sentence would still look like an answer.
+            raise QuestionError("the question has no words; please type a question")
         limit = self.settings.max_question_chars
         if len(question) > limit:
             raise QuestionError(

@@ -137,6 +137,7 @@ def test_paragraphs_list_and_one(api: httpx.Client) -> None:
         ("POST", "/api/ask", {"question": WANNACRY, "extra": 1}, 422, "Extra inputs"),
         ("POST", "/api/ask", {"question": 42}, 422, "body.question"),
         ("POST", "/api/ask", {"question": "   "}, 422, "the question is empty"),
+        ("POST", "/api/ask", {"question": " ?! "}, 422, "the question has no words"),
         ("POST", "/api/ask", {"question": "a\x00b"}, 422, "control characters"),
         ("POST", "/api/ask", {"question": WANNACRY, "history": [{"role": "x"}]}, 422, "history"),
         ("POST", "/api/ask", {"question": "x" * 2001}, 413, "the limit is 2000"),

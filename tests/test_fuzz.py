@@ -167,7 +167,8 @@ def test_any_question_text_is_answered_or_refused_cleanly(api: httpx.Client) -> 
         _count("question")
         response = api.post("/api/ask", json={"question": question})
         stripped = question.strip()
-        if not stripped or CONTROL.search(question) or len(stripped) > 2000:
+        wordless = not any(char.isalnum() for char in stripped)  # punctuation, emoji
+        if wordless or CONTROL.search(question) or len(stripped) > 2000:
             _refused_cleanly(response)
         else:
             assert response.status_code == 200, response.text[:300]
@@ -179,13 +180,14 @@ def test_any_question_text_is_answered_or_refused_cleanly(api: httpx.Client) -> 
 
 @pytest.mark.server
 @pytest.mark.slow
-def test_any_raw_body_is_refused_cleanly(api: httpx.Client) -> None:
+def test_any_raw_body_is_answered_or_refused_cleanly(api: httpx.Client) -> None:
     @FUZZ
     @given(body=RAW, content_type=st.sampled_from(["application/json", "text/plain", ""]))
     def check(body: bytes, content_type: str) -> None:
         _count("raw body")
         headers = {"content-type": content_type} if content_type else {}
-        _refused_cleanly(api.post("/api/ask", content=body, headers=headers))
+        # Some are well-formed by chance, such as '{"question": "Wat"}'.
+        _answered_or_refused(api.post("/api/ask", content=body, headers=headers))
 
     check()
     _still_answers(api)

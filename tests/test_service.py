@@ -114,6 +114,8 @@ def test_history_accepts_plain_dicts_and_ignores_unknown_citations(
         ("Wat zegt\x1b[31m de EU?", "control characters"),
         ("x" * 2001, "limit is 2000"),
         ("Wat \udcff veroordeelt de EU?", "not valid text"),
+        ("?!", "has no words"),
+        ("\U0001f914 \u2026", "has no words"),
     ],
 )
 def test_bad_questions_get_a_clear_error(
