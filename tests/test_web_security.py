@@ -197,14 +197,15 @@ def test_rate_limit_is_per_client_with_retry_after(guarded: Deployment) -> None:
     # the client. A burst of 140 from one client: the first 120 pass, then 429s.
     one, other = {"X-Forwarded-For": "203.0.113.7"}, {"X-Forwarded-For": "198.51.100.2, 10.0.0.1"}
     with httpx.Client(base_url=guarded.url, headers=BEARER, timeout=30) as client:
-        statuses = [client.get("/api/paragraphs/1", headers=one).status_code for _ in range(140)]
-        limited = client.get("/api/paragraphs/1", headers=one)
+        burst = [client.get("/api/paragraphs/1", headers=one) for _ in range(140)]
         assert client.get("/api/paragraphs/1", headers=other).status_code == 200
         assert client.get("/api/paragraphs/1").status_code == 200  # the proxy itself
         assert client.get("/", headers=one).status_code == 200  # the page is not limited
+    statuses = [response.status_code for response in burst]
     assert statuses[:120] == [200] * 120
-    assert 429 in statuses[120:]
-    assert limited.status_code == 429
+    # The first refused one (a token comes back every 0.5 s, so a later one may pass).
+    limited = next((r for r in burst[120:] if r.status_code == 429), None)
+    assert limited is not None, statuses[120:]
     assert limited.json()["detail"].startswith("too many requests: the limit is 120 a minute")
     assert limited.headers["retry-after"] == "1"  # one token comes back every 0.5 s
     assert limited.headers["x-request-id"]
