@@ -11,12 +11,14 @@ import contextlib
 import json
 import logging
 import re
+import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Generator, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
@@ -25,6 +27,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Mount
 
 from assistant.logs import configure_logging, note
 from assistant.result import AnswerResult, Turn
@@ -45,7 +48,7 @@ from index.store import IndexError_
 
 __all__ = [
     "AskRequest",
-    "LockedService",
+    "SharedService",
     "ServiceHolder",
     "create_app",
     "serve",
@@ -54,7 +57,7 @@ __all__ = [
 _WORDS = re.compile(r"\s*\S+\s*|\s+")  # covers the text: tokens join to it
 _SURROGATE = re.compile("[\ud800-\udfff]")  # JSON may escape them ("\\ud800"); UTF-8 cannot
 _WARM_UP = "Wat veroordeelt de EU met klem?"
-_CLOSE_WAIT = 10.0  # seconds shutdown waits for an answer in progress before closing
+_CLOSE_WAIT = 10.0  # seconds shutdown waits for answers in progress before closing
 log = logging.getLogger(__name__)
 
 
@@ -76,36 +79,52 @@ class AskRequest(BaseModel):
         return self
 
 
-class LockedService:
-    """The assistant service, one answer at a time (the embedder is not thread-safe)."""
+class SharedService:
+    """The assistant service as concurrent requests share it.
+
+    Answers run side by side: the parts that must not be shared (the embedding
+    engine, the stemmers) hold their own locks, so a streamed answer, which mostly
+    waits on the page or on an LLM server, keeps no one else waiting. ``close``
+    waits for the answers in progress.
+    """
 
     def __init__(self, service: AssistantService) -> None:
         self._service = service
-        self._lock = threading.Lock()
+        self._idle = threading.Condition()
+        self._answering = 0
         self.max_question_chars = service.settings.max_question_chars
+
+    @contextlib.contextmanager
+    def _answer(self) -> Iterator[None]:
+        with self._idle:
+            self._answering += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._answering -= 1
+                self._idle.notify_all()
 
     def validate(self, question: str) -> str:
         return self._service.validate(question)
 
     def ask(self, question: str, history: Sequence[Turn] = ()) -> AnswerResult:
-        with self._lock:
+        with self._answer():
             return self._service.ask(question, history)
 
     def ask_stream(
         self, question: str, history: Sequence[Turn] = ()
     ) -> Generator[str | AnswerResult, None, None]:
-        """``AssistantService.ask_stream``, holding the lock until read to the end or closed."""
-        with self._lock:
+        """``AssistantService.ask_stream``, counted in progress until read to the end or closed."""
+        with self._answer():
             yield from self._service.ask_stream(question, history)
 
     def close(self) -> None:
-        """Release the index's connections, once the answer in progress (if any) is sent."""
-        acquired = self._lock.acquire(timeout=_CLOSE_WAIT)
-        try:
-            self._service.close()
-        finally:
-            if acquired:
-                self._lock.release()
+        """Release the index's connections once the answers in progress are sent."""
+        with self._idle:
+            if not self._idle.wait_for(lambda: self._answering == 0, timeout=_CLOSE_WAIT):
+                log.warning("closing with %d answers still in progress", self._answering)
+        self._service.close()
 
     def paragraphs(self) -> list[Paragraph]:
         return self._service.paragraphs()
@@ -120,7 +139,7 @@ class ServiceHolder:
     def __init__(self, build: Callable[[], AssistantService]) -> None:
         self._build = build
         self._ready = threading.Event()
-        self._service: LockedService | None = None
+        self._service: SharedService | None = None
         self.error: str | None = None
         self._thread: threading.Thread | None = None
 
@@ -132,7 +151,7 @@ class ServiceHolder:
     def _run(self) -> None:
         try:
             started = time.perf_counter()
-            service = LockedService(self._build())
+            service = SharedService(self._build())
             built = time.perf_counter()
             # The first answer of a process loads the query model and the language detector
             # (6-12 s measured): asked here, so /healthz says ready only once answers are quick.
@@ -155,7 +174,7 @@ class ServiceHolder:
             self._service.close()
             log.info("assistant closed")
 
-    def get(self, wait: float = 0.0) -> LockedService:
+    def get(self, wait: float = 0.0) -> SharedService:
         """The service; RuntimeError when it is not ready within ``wait`` seconds."""
         self._ready.wait(wait)
         if self._service is None:
@@ -163,7 +182,7 @@ class ServiceHolder:
         return self._service
 
 
-def _checked_question(service: LockedService, question: str) -> str:
+def _checked_question(service: SharedService, question: str) -> str:
     note(question=question)  # dropped from the access line unless log_questions is on
     if len(question.strip()) > service.max_question_chars:
         raise HTTPException(
@@ -191,7 +210,7 @@ def _sse(event: str, data: Any) -> str:
 
 
 async def _answer_events(
-    service: LockedService, question: str, history: Sequence[Turn]
+    service: SharedService, question: str, history: Sequence[Turn]
 ) -> AsyncIterator[str]:
     yield _sse("status", {"stage": "retrieving"})
     pieces = service.ask_stream(question, history)
@@ -235,14 +254,14 @@ def _holder(request: Request) -> ServiceHolder:
     return holder
 
 
-def _ready(request: Request) -> LockedService:
+def _ready(request: Request) -> SharedService:
     try:
         return _holder(request).get()
     except RuntimeError as exc:
         raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from None
 
 
-Service = Annotated[LockedService, Depends(_ready)]
+Service = Annotated[SharedService, Depends(_ready)]
 router = APIRouter()
 
 
@@ -390,6 +409,7 @@ def create_app(
     app.include_router(router)
     page = ChatPage(lambda: holder.get(wait=120.0), web)
     gr.mount_gradio_app(app, page.build(), path="/", **page.mount_options())
+    app.state.end_streams = _stream_ender(app)
     # Added after the mount, so they wrap the API and every Gradio route alike; the last
     # added is the outermost: CORS answers preflights before the rate limit counts them and
     # access control asks for credentials (browsers send none with a preflight); the rate
@@ -420,10 +440,46 @@ def create_app(
     return app
 
 
+def _stream_ender(app: FastAPI) -> Callable[[], None]:
+    """What ends the page's open session streams, so a shutdown need not wait on them.
+
+    Every open tab holds a Gradio heartbeat stream that lasts until Gradio's
+    ``stop_event`` is set, which ``Blocks.close`` does for a launched app but nothing
+    does for a mounted one.
+    """
+    from gradio.routes import App as GradioApp
+
+    mounted = [
+        route.app
+        for route in app.routes
+        if isinstance(route, Mount) and isinstance(route.app, GradioApp)
+    ]
+
+    def end() -> None:
+        for gradio_app in mounted:
+            gradio_app.stop_event.set()
+
+    return end
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, ending the page's open streams as soon as it is asked to stop.
+
+    Otherwise each open tab holds the graceful shutdown to its timeout and is then
+    cancelled, with a traceback in the log.
+    """
+
+    def __init__(self, config: uvicorn.Config, before_shutdown: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._before_shutdown = before_shutdown
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._before_shutdown()
+        await super().shutdown(sockets=sockets)
+
+
 def serve(settings: Settings, host: str, port: int, root_path: str) -> None:
     """Run the app with uvicorn until interrupted (``assistant serve``)."""
-    import uvicorn
-
     from assistant.service import offline_environment
 
     offline_environment()
@@ -432,7 +488,7 @@ def serve(settings: Settings, host: str, port: int, root_path: str) -> None:
     app = create_app(settings, web)
     shown = "localhost" if host in ("127.0.0.1", "0.0.0.0") else host
     print(f"Serving the assistant on http://{shown}:{port}{web.root_path}/", flush=True)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=host,
         port=port,
@@ -445,3 +501,4 @@ def serve(settings: Settings, host: str, port: int, root_path: str) -> None:
         log_level="warning",
         timeout_graceful_shutdown=5,
     )
+    _Server(config, before_shutdown=app.state.end_streams).run()

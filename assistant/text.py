@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
@@ -46,11 +47,15 @@ class Analyzer:
         names = {"nl": "dutch", "en": "english", "de": "german", "fr": "french"}
         self.language = language
         self._stemmer = snowballstemmer.stemmer(names.get(language, "dutch"))
+        # A Snowball stemmer keeps the word it works on in itself, and analyzers are
+        # shared (cached per language) by concurrent requests.
+        self._lock = threading.Lock()
         self._stop = _stopwords(language)
 
     def __call__(self, text: str) -> list[str]:
         tokens = [t for t in _WORD.findall(fold(text)) if t not in self._stop]
-        return list(self._stemmer.stemWords(tokens))
+        with self._lock:
+            return list(self._stemmer.stemWords(tokens))
 
 
 def content_terms(text: str, language: str) -> list[str]:

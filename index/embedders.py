@@ -84,6 +84,8 @@ class SentenceTransformerEmbedder(Embedder):
         self._model = SentenceTransformer(self._name, device="cpu")
         self._query_prefix = query_prefix
         self._passage_prefix = passage_prefix
+        # A fast tokenizer is not to be shared by threads ("Already borrowed").
+        self._lock = threading.Lock()
 
     @property
     def identity(self) -> str:
@@ -91,9 +93,10 @@ class SentenceTransformerEmbedder(Embedder):
         return f"st-{name}-q[{self._query_prefix}]-p[{self._passage_prefix}]"
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
-        vectors = self._model.encode(
-            texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-        )
+        with self._lock:
+            vectors = self._model.encode(
+                texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            )
         return [list(map(float, row)) for row in vectors]
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:

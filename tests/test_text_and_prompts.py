@@ -68,3 +68,36 @@ def test_bad_message_files_fail_at_load(tmp_path: Path, body: str, problem: str)
 
 def test_shipped_prompts_folder() -> None:
     assert (prompts_dir() / "messages.toml").is_file()
+
+
+def test_one_analyzer_serves_concurrent_requests() -> None:
+    # Requests share the cached analyzer; a Snowball stemmer keeps its word in itself.
+    import sys
+    import threading
+
+    text = (
+        "De EU veroordeelt met klem het kwaadwillige gebruik van informatie- en "
+        "communicatietechnologieën, ook de destabiliserende cyberactiviteiten. " * 20
+    )
+    analyze = Analyzer("nl")
+    expected = Analyzer("nl")(text)
+    seen: list[object] = []
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can
+
+    def work() -> None:
+        for _ in range(10):
+            try:
+                seen.append(analyze(text) == expected)
+            except Exception as error:  # a race shows as IndexError inside the stemmer
+                seen.append(error)
+
+    try:
+        threads = [threading.Thread(target=work) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(previous)
+    assert seen == [True] * 80
