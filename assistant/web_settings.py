@@ -80,6 +80,20 @@ class WebSettings(BaseSettings):
         ge=1024,
         description="Largest request body the API accepts, in bytes (413 above it).",
     )
+    chat_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description=(
+            "Chat answers the page works on at once (Gradio's queue concurrency); later ones "
+            "wait in line. Streaming an answer mostly waits, so this may exceed the cores."
+        ),
+    )
+    chat_queue_size: int = Field(
+        default=256,
+        ge=1,
+        description="Chat questions that may wait in line; beyond it the page says it is busy.",
+    )
     log_json: bool = Field(
         default=False, description="Write logs as one JSON object a line instead of text."
     )

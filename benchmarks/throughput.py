@@ -1,9 +1,12 @@
 """Throughput: N clients asking gold questions for a bounded time.
 
-Usage: python benchmarks/throughput.py [--http] [--seconds 15] [--clients 1 4 16]
+Usage: python benchmarks/throughput.py [--http | --gradio] [--seconds 15] [--clients 1 4 16]
 --http starts `assistant serve` (rate limit off) and its clients POST /api/ask over
-loopback, each with its own connection; without it, threads call one in-process service.
-Writes benchmarks/results/throughput.json (or throughput-http.json).
+loopback, each with its own connection; --gradio starts it too and each client is a chat
+session on the page's Gradio queue (gradio_client: clear, then ask; follow-up questions are
+asked without their history); without either, threads call one in-process service.
+Writes benchmarks/results/throughput.json (throughput-http.json, throughput-gradio.json).
+The clients run on the same machine as the server and share its cores.
 """
 
 from __future__ import annotations
@@ -127,11 +130,39 @@ def _http_asker(url: str) -> Callable[[str, list[Any]], None]:
     return ask
 
 
+def _gradio_asker(url: str) -> tuple[Callable[[str, list[Any]], None], Callable[[], None]]:
+    """Each thread a chat session of its own; the second callable closes them all."""
+    import os
+
+    os.environ["HF_HUB_OFFLINE"] = "1"  # or gradio_client looks the URL up on the Hub
+    from gradio_client import Client
+
+    local = threading.local()
+    clients: list[Any] = []
+
+    def ask(question: str, history: list[Any]) -> None:
+        if not hasattr(local, "client"):
+            local.client = Client(url, verbose=False)
+            clients.append(local.client)
+        local.client.predict(api_name="/clear")
+        _, _, details = local.client.predict(question, [], api_name="/ask")
+        if not details or "citations" not in details:
+            raise RuntimeError(f"no result for {question!r}")
+
+    def close() -> None:
+        for client in clients:
+            client.close()
+
+    return ask, close
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 16])
-    parser.add_argument("--http", action="store_true", help="against `assistant serve`")
+    via = parser.add_mutually_exclusive_group()
+    via.add_argument("--http", action="store_true", help="the API of `assistant serve`")
+    via.add_argument("--gradio", action="store_true", help="its page's Gradio queue")
     args = parser.parse_args()
     offline()
     questions = gold_questions()
@@ -143,6 +174,16 @@ def main() -> None:
                 runs = [run(ask, questions, n, args.seconds) for n in args.clients]
                 rss = _peak_rss_of(pid)
             name, mode = "throughput-http", "HTTP clients against assistant serve"
+        elif args.gradio:
+            with _server(Path(tmp)) as (url, pid):
+                ask, close = _gradio_asker(url)
+                try:
+                    ask(questions[0][0], [])  # warm-up
+                    runs = [run(ask, questions, n, args.seconds) for n in args.clients]
+                finally:
+                    close()
+                rss = _peak_rss_of(pid)
+            name, mode = "throughput-gradio", "chat sessions on the Gradio queue"
         else:
             from assistant.service import build_assistant
             from assistant.settings import Settings

@@ -1,21 +1,24 @@
-"""Load: 16 concurrent clients against one real server's API for a bounded time.
+"""Load: 16 concurrent clients for a bounded time, through the API and the Gradio queue.
 
 Asserts behaviour, not speed: zero errors (a 429 counts: the server runs without a rate
 limit), every client gets its own answers (each checks the citations of the question it
-asked), and the server's memory does not keep growing. The figures (questions/s, p95, RSS)
-are printed and written to ``artifacts/load.json`` for the README and the benchmarks.
+asked, and a chat session that its chat shows its own question), and the server's memory
+does not keep growing. The figures (questions/s, p95, RSS) are printed and written to
+``artifacts/load-api.json`` and ``artifacts/load-gradio.json`` for the README.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import statistics
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -73,7 +76,7 @@ def _check(question: str, response: httpx.Response) -> str | None:
     return None
 
 
-def _client(url: str, index: int, until: float, run: ClientRun) -> None:
+def _api_client(url: str, index: int, until: float, run: ClientRun) -> None:
     questions = list(QUESTIONS)
     with httpx.Client(base_url=url, timeout=60) as client:
         turn = index  # each client starts elsewhere in the list, so the mix stays even
@@ -91,6 +94,51 @@ def _client(url: str, index: int, until: float, run: ClientRun) -> None:
                 run.errors.append(problem)
 
 
+def _check_chat(question: str, chat: list[dict[str, Any]], details: dict[str, Any]) -> str | None:
+    """Why this chat turn is wrong for this question, or None."""
+    shown = [str(message["content"]) for message in chat]
+    if len(shown) != 2 or html.escape(question, quote=False) not in shown[0]:
+        return f"asked {question!r} in a cleared chat, the chat shows {shown[:1]!r}"
+    if details.get("question") != question:
+        return f"asked {question!r}, got the details of {details.get('question')!r}"
+    cited = [c["paragraph"] for c in details["citations"]]
+    expected = QUESTIONS[question]
+    if expected == ABSTAINS:
+        if details["abstained"] and 'class="abstention"' in shown[1]:
+            return None
+        return f"{question!r} did not abstain"
+    if details["abstained"] or not cited or cited[0] != expected:
+        return f"{question!r}: expected [§{expected}] first, got {cited}"
+    if f'href="#cite={expected}:' not in shown[1]:
+        return f"{question!r}: no [§{expected}] chip in the answer"
+    return None
+
+
+def _gradio_client(url: str, index: int, until: float, run: ClientRun) -> None:
+    """A browser tab's worth of traffic: its own session on the Gradio queue."""
+    from gradio_client import Client
+
+    questions = list(QUESTIONS)
+    client = Client(url, verbose=False)
+    try:
+        turn = index
+        while time.monotonic() < until:
+            question = questions[turn % len(questions)]
+            turn += 1
+            started = time.perf_counter()
+            try:
+                client.predict(api_name="/clear")  # one question per conversation
+                _, chat, details = client.predict(question, [], api_name="/ask")
+            except Exception as error:  # gradio_client raises its own and httpx's errors
+                run.errors.append(f"{type(error).__name__}: {error}")
+                continue
+            run.latencies.append(time.perf_counter() - started)
+            if (problem := _check_chat(question, chat, details)) is not None:
+                run.errors.append(problem)
+    finally:
+        client.close()
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     env = {"ASSISTANT_WEB_RATE_LIMIT_PER_MINUTE": "0"}  # 16 clients from one address
@@ -99,18 +147,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
         yield deployment
 
 
-def test_sixteen_clients_get_their_own_answers_without_errors(
-    server: Deployment, capsys: pytest.CaptureFixture[str]
-) -> None:
+def _load(
+    server: Deployment, client: Callable[[str, int, float, ClientRun], None], name: str
+) -> dict[str, Any]:
+    """CLIENTS threads running ``client`` for SECONDS; the figures, also in artifacts/."""
     pid = server.server.process.pid
-    with httpx.Client(base_url=server.url, timeout=60) as warm:  # each question once
-        for question in QUESTIONS:
-            assert _check(question, warm.post("/api/ask", json={"question": question})) is None
     rss_start = _rss_mb(pid)
     runs = [ClientRun() for _ in range(CLIENTS)]
     started = time.monotonic()
     threads = [
-        threading.Thread(target=_client, args=(server.url, i, started + SECONDS, run))
+        threading.Thread(target=client, args=(server.url, i, started + SECONDS, run))
         for i, run in enumerate(runs)
     ]
     for thread in threads:
@@ -118,12 +164,11 @@ def test_sixteen_clients_get_their_own_answers_without_errors(
     for thread in threads:
         thread.join(SECONDS + 120)
     elapsed = time.monotonic() - started
-    rss_end = _rss_mb(pid)
     assert not any(thread.is_alive() for thread in threads), "a client hung"
-
     latencies = sorted(x for run in runs for x in run.latencies)
     errors = [e for run in runs for e in run.errors]
     figures = {
+        "through": name,
         "clients": CLIENTS,
         "seconds": round(elapsed, 1),
         "answered": len(latencies),
@@ -134,28 +179,66 @@ def test_sixteen_clients_get_their_own_answers_without_errors(
         if latencies
         else None,
         "rss_start_mb": round(rss_start, 1),
-        "rss_end_mb": round(rss_end, 1),
+        "rss_end_mb": round(_rss_mb(pid), 1),
         "questions": {q: ("abstains" if p == ABSTAINS else p) for q, p in QUESTIONS.items()},
+        "error_samples": errors[:10],
+        "clients_without_answers": sum(not run.latencies for run in runs),
     }
     artifacts = REPO / "artifacts"
     artifacts.mkdir(exist_ok=True)
-    (artifacts / "load.json").write_text(json.dumps(figures, indent=2) + "\n")
+    (artifacts / f"load-{name}.json").write_text(json.dumps(figures, indent=2) + "\n")
+    return figures
+
+
+def _assert_held(figures: dict[str, Any]) -> None:
+    assert figures["errors"] == 0, figures["error_samples"]
+    assert figures["clients_without_answers"] == 0, "a client got no answer at all"
+    assert figures["answered"] >= CLIENTS
+    assert figures["rss_end_mb"] - figures["rss_start_mb"] < RSS_GROWTH_LIMIT_MB
+
+
+def test_sixteen_api_clients_get_their_own_answers_without_errors(
+    server: Deployment, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with httpx.Client(base_url=server.url, timeout=60) as warm:  # each question once
+        for question in QUESTIONS:
+            assert _check(question, warm.post("/api/ask", json={"question": question})) is None
+    figures = _load(server, _api_client, "api")
     with capsys.disabled():  # shown in CI's output, passing or not
         print(f"\nload: {json.dumps(figures)}")
-
-    assert errors == [], errors[:10]
-    assert all(run.latencies for run in runs), "a client got no answer at all"
-    assert len(latencies) >= CLIENTS
-    assert rss_end - rss_start < RSS_GROWTH_LIMIT_MB
+    _assert_held(figures)
 
 
-def test_the_server_stops_cleanly_and_closes_the_assistant(server: Deployment) -> None:
-    # After the load: SIGTERM, as a container runtime sends it. The lifespan closes the
+def test_sixteen_chat_sessions_on_the_gradio_queue_get_their_own_answers(
+    server: Deployment, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # or gradio_client looks the URL up on the Hub
+    figures = _load(server, _gradio_client, "gradio")
+    with capsys.disabled():
+        print(f"\nload: {json.dumps(figures)}")
+    _assert_held(figures)
+
+
+def test_the_server_stops_cleanly_and_closes_the_assistant(
+    server: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # After the load: SIGTERM, as a container runtime sends it, with a chat session still
+    # open (its heartbeat stream, as an open tab holds one). The open streams end at once
+    # instead of being cancelled after the graceful timeout; the lifespan closes the
     # service (the Chroma client) and says so in the log.
-    server.server.stop()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from gradio_client import Client
+
+    open_tab = Client(server.url, verbose=False)
+    open_tab.predict(api_name="/clear")
+    try:
+        server.server.stop()
+    finally:
+        open_tab.close()
     # uvicorn re-raises the SIGTERM once its graceful shutdown is done
     assert server.server.process.returncode in (0, -15)
     log = server.server.log.read_text()
     assert "assistant ready: built in" in log
     assert "assistant closed" in log
+    assert "graceful shutdown exceeded" not in log
     assert "Traceback" not in log

@@ -62,6 +62,10 @@ class ChatPage:
         with blocks:
             self._layout()
             self._wire(blocks)
+        blocks.queue(
+            default_concurrency_limit=self._web.chat_concurrency,
+            max_size=self._web.chat_queue_size,
+        )
         return blocks
 
     def mount_options(self) -> dict[str, Any]:
