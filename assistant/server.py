@@ -12,9 +12,7 @@ import json
 import logging
 import re
 import socket
-import threading
-import time
-from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -32,6 +30,7 @@ from starlette.routing import Mount
 from assistant.logs import configure_logging, note
 from assistant.result import AnswerResult, Turn
 from assistant.service import AssistantService, QuestionError, build_assistant
+from assistant.serving import ServiceHolder, SharedService
 from assistant.settings import Settings
 from assistant.web_middleware import (
     AccessControl,
@@ -48,16 +47,12 @@ from index.store import IndexError_
 
 __all__ = [
     "AskRequest",
-    "SharedService",
-    "ServiceHolder",
     "create_app",
     "serve",
 ]
 
 _WORDS = re.compile(r"\s*\S+\s*|\s+")  # covers the text: tokens join to it
 _SURROGATE = re.compile("[\ud800-\udfff]")  # JSON may escape them ("\\ud800"); UTF-8 cannot
-_WARM_UP = "Wat veroordeelt de EU met klem?"
-_CLOSE_WAIT = 10.0  # seconds shutdown waits for answers in progress before closing
 log = logging.getLogger(__name__)
 
 
@@ -77,109 +72,6 @@ class AskRequest(BaseModel):
         if any(_SURROGATE.search(text) for text in texts):
             raise ValueError("the text contains a lone surrogate (\\ud800-\\udfff), not Unicode")
         return self
-
-
-class SharedService:
-    """The assistant service as concurrent requests share it.
-
-    Answers run side by side: the parts that must not be shared (the embedding
-    engine, the stemmers) hold their own locks, so a streamed answer, which mostly
-    waits on the page or on an LLM server, keeps no one else waiting. ``close``
-    waits for the answers in progress.
-    """
-
-    def __init__(self, service: AssistantService) -> None:
-        self._service = service
-        self._idle = threading.Condition()
-        self._answering = 0
-        self.max_question_chars = service.settings.max_question_chars
-
-    @contextlib.contextmanager
-    def _answer(self) -> Iterator[None]:
-        with self._idle:
-            self._answering += 1
-        try:
-            yield
-        finally:
-            with self._idle:
-                self._answering -= 1
-                self._idle.notify_all()
-
-    def validate(self, question: str) -> str:
-        return self._service.validate(question)
-
-    def ask(self, question: str, history: Sequence[Turn] = ()) -> AnswerResult:
-        with self._answer():
-            return self._service.ask(question, history)
-
-    def ask_stream(
-        self, question: str, history: Sequence[Turn] = ()
-    ) -> Generator[str | AnswerResult, None, None]:
-        """``AssistantService.ask_stream``, counted in progress until read to the end or closed."""
-        with self._answer():
-            yield from self._service.ask_stream(question, history)
-
-    def close(self) -> None:
-        """Release the index's connections once the answers in progress are sent."""
-        with self._idle:
-            if not self._idle.wait_for(lambda: self._answering == 0, timeout=_CLOSE_WAIT):
-                log.warning("closing with %d answers still in progress", self._answering)
-        self._service.close()
-
-    def paragraphs(self) -> list[Paragraph]:
-        return self._service.paragraphs()
-
-    def paragraph(self, number: int) -> Paragraph:
-        return self._service.paragraph(number)
-
-
-class ServiceHolder:
-    """Builds the assistant once in a background thread and reports readiness."""
-
-    def __init__(self, build: Callable[[], AssistantService]) -> None:
-        self._build = build
-        self._ready = threading.Event()
-        self._service: SharedService | None = None
-        self.error: str | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="assistant-build", daemon=True)
-            self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            started = time.perf_counter()
-            service = SharedService(self._build())
-            built = time.perf_counter()
-            # The first answer of a process loads the query model and the language detector
-            # (6-12 s measured): asked here, so /healthz says ready only once answers are quick.
-            service.ask(_WARM_UP)
-            self._service = service
-            log.info(
-                "assistant ready: built in %.1f s, warm-up answer in %.1f s",
-                built - started,
-                time.perf_counter() - built,
-            )
-        except Exception as exc:  # reported by /healthz, never raised into the server
-            self.error = f"{type(exc).__name__}: {exc}"
-            log.error("assistant failed to start: %s", self.error)
-        finally:
-            self._ready.set()
-
-    def close(self) -> None:
-        """Close the service when it was built (on shutdown)."""
-        if self._service is not None:
-            self._service.close()
-            log.info("assistant closed")
-
-    def get(self, wait: float = 0.0) -> SharedService:
-        """The service; RuntimeError when it is not ready within ``wait`` seconds."""
-        self._ready.wait(wait)
-        if self._service is None:
-            raise RuntimeError(self.error or "the assistant is still loading its index and model")
-        return self._service
 
 
 def _checked_question(service: SharedService, question: str) -> str:

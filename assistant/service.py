@@ -23,9 +23,10 @@ from assistant.result import AnswerResult, Turn
 from assistant.retrieval import HybridRetriever, Ranking, SearchQuery
 from assistant.settings import Settings
 from assistant.text import detect_language, load_names
+from index.clients import make_http_client, open_client
 from index.document import Document, Paragraph, load_document
 from index.embedders import Embedder
-from index.store import IndexReport, ParagraphIndex, make_http_client, open_client
+from index.store import IndexReport, ParagraphIndex
 
 __all__ = [
     "OFFLINE_ENV",

@@ -104,7 +104,8 @@ def measure(
     projected_embed_s: float,
 ) -> dict[str, Any]:
     from assistant.retrieval import Bm25Ranker, HybridRetriever, SearchQuery
-    from index.store import ParagraphIndex, make_client
+    from index.clients import make_client
+    from index.store import ParagraphIndex
 
     with tempfile.TemporaryDirectory(prefix=f"bench-index-{size}-") as tmp:
         index = ParagraphIndex(make_client(Path(tmp)), "synthetic", embedder)

