@@ -10,9 +10,7 @@ real; a helper only writes a file that fills the disk once the build is under wa
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -59,16 +57,9 @@ def fill(filler: Path, leave: int) -> None:
 
 
 def _cli(data_dir: Path, *args: str) -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTANT_")}
-    env["ASSISTANT_DATA_DIR"] = str(data_dir)
-    done = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+    from tests.test_cli import run
+
+    done = run(data_dir, *args)
     return {"rc": done.returncode, "stdout": done.stdout, "stderr": done.stderr[-2000:]}
 
 
