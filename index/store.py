@@ -202,10 +202,12 @@ class ParagraphIndex:
         name, and dropped only after. A failure in between leaves either name
         holding a complete index, which is what ``_collection`` serves.
         """
-        self._drop(self._previous)
         try:
             old = self._get(self._name)
             if old is not None:
+                # A '-previous' beside a complete index is a leftover; alone, it is the
+                # index being served, and it stays until the new one has the name.
+                self._drop(self._previous)
                 old.modify(name=self._previous)
             staging.modify(name=self._name)
         except Exception as error:
