@@ -28,6 +28,11 @@ _SLACK = 256 * 1024  # SQLite journal and HNSW headers on top of the data itself
 log = logging.getLogger(__name__)
 
 
+def _absent(error: Exception) -> bool:
+    """Whether Chroma's error says the collection does not exist (local or server)."""
+    return "does not exist" in str(error) or "not found" in str(error).lower()
+
+
 @dataclass(frozen=True)
 class Hit:
     """One indexed entry that matched a query vector."""
@@ -86,7 +91,7 @@ class ParagraphIndex:
         try:
             return self._client.get_collection(name, embedding_function=None)
         except Exception as error:
-            if "does not exist" in str(error) or "not found" in str(error).lower():
+            if _absent(error):
                 return None
             raise IndexError_(f"the index collection '{name}' is unreadable: {error}") from error
 
@@ -231,7 +236,7 @@ class ParagraphIndex:
         try:
             self._client.delete_collection(name)
         except Exception as error:
-            if "does not exist" not in str(error) and "not found" not in str(error).lower():
+            if not _absent(error):
                 log.warning("could not drop collection '%s': %s", name, error)
 
     def _open(self) -> Any:
