@@ -55,24 +55,29 @@ def _rss_mb(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
+def _wrong_result(question: str, result: dict[str, Any]) -> str | None:
+    """Why this result is not the answer to this question, or None."""
+    if result.get("question") != question:
+        return f"asked {question!r}, got the answer to {result.get('question')!r}"
+    cited = [c["paragraph"] for c in result["citations"]]
+    expected = QUESTIONS[question]
+    if expected == ABSTAINS:
+        return None if result["abstained"] and not cited else f"{question!r} did not abstain"
+    if result["abstained"] or not cited or cited[0] != expected:
+        return f"{question!r}: expected [§{expected}] first, got {cited}"
+    return None
+
+
 def _check(question: str, response: httpx.Response) -> str | None:
-    """Why this answer is wrong for this question, or None."""
+    """Why this API answer is wrong for this question, or None."""
     if response.status_code != 200:
         return f"{response.status_code}: {response.text[:200]}"
     result = response.json()
-    cited = [c["paragraph"] for c in result["citations"]]
+    if (wrong := _wrong_result(question, result)) is not None:
+        return wrong
     expected = QUESTIONS[question]
-    if result["question"] != question:
-        return f"asked {question!r}, got the answer to {result['question']!r}"
-    if expected == ABSTAINS:
-        return None if result["abstained"] and not cited else f"{question!r} did not abstain"
-    if (
-        result["abstained"]
-        or not cited
-        or cited[0] != expected
-        or f"[§{expected}]" not in (result["answer"])
-    ):
-        return f"{question!r}: expected [§{expected}] first, got {cited}"
+    if expected != ABSTAINS and f"[§{expected}]" not in result["answer"]:
+        return f"{question!r}: no [§{expected}] in the answer"
     return None
 
 
@@ -99,16 +104,11 @@ def _check_chat(question: str, chat: list[dict[str, Any]], details: dict[str, An
     shown = [str(message["content"]) for message in chat]
     if len(shown) != 2 or html.escape(question, quote=False) not in shown[0]:
         return f"asked {question!r} in a cleared chat, the chat shows {shown[:1]!r}"
-    if details.get("question") != question:
-        return f"asked {question!r}, got the details of {details.get('question')!r}"
-    cited = [c["paragraph"] for c in details["citations"]]
+    if (wrong := _wrong_result(question, details)) is not None:
+        return wrong
     expected = QUESTIONS[question]
     if expected == ABSTAINS:
-        if details["abstained"] and 'class="abstention"' in shown[1]:
-            return None
-        return f"{question!r} did not abstain"
-    if details["abstained"] or not cited or cited[0] != expected:
-        return f"{question!r}: expected [§{expected}] first, got {cited}"
+        return None if 'class="abstention"' in shown[1] else "the abstention is not shown as one"
     if f'href="#cite={expected}:' not in shown[1]:
         return f"{question!r}: no [§{expected}] chip in the answer"
     return None
