@@ -1,0 +1,39 @@
+"""The assistant: cited answers over one policy document, or an honest abstention.
+
+The public surface for the layers above (the web app, the page, scripts): settings,
+the composition root, the service and the types it returns. The concerns live in
+sub-packages: ``assistant.settings``, ``assistant.llm``, ``assistant.evaluation``.
+"""
+
+from assistant.compose import Assistant, build_assistant, build_embedder
+from assistant.result import AnswerResult, Citation, RankedParagraph, Removal, Turn
+from assistant.service import AssistantService, QuestionError, QuestionTooLong
+from assistant.settings import (
+    LLMSettings,
+    Settings,
+    WebSettings,
+    load_settings,
+    offline_environment,
+)
+from index.document import Paragraph, Sentence
+
+__all__ = [
+    "AnswerResult",
+    "Assistant",
+    "AssistantService",
+    "Citation",
+    "LLMSettings",
+    "Paragraph",
+    "QuestionError",
+    "QuestionTooLong",
+    "RankedParagraph",
+    "Removal",
+    "Sentence",
+    "Settings",
+    "Turn",
+    "WebSettings",
+    "build_assistant",
+    "build_embedder",
+    "load_settings",
+    "offline_environment",
+]

@@ -32,6 +32,13 @@ def _settings(args: argparse.Namespace) -> Any:
     overrides: dict[str, object] = {}
     if getattr(args, "data_dir", None):
         overrides["data_dir"] = Path(args.data_dir)
+    web = {
+        key: value
+        for key in ("host", "port", "root_path")
+        if (value := getattr(args, key, None)) is not None
+    }
+    if web:  # merged into ASSISTANT_WEB_*: the command line's address wins
+        overrides["web"] = web
     try:
         return load_settings(**overrides)
     except ValidationError as error:
@@ -39,7 +46,7 @@ def _settings(args: argparse.Namespace) -> Any:
 
 
 def _service(args: argparse.Namespace, *, rebuild: bool = False, quiet: bool = False) -> Any:
-    from assistant.service import build_assistant
+    from assistant.compose import build_assistant
     from index.store import IndexError_
 
     settings = _settings(args)
@@ -56,15 +63,16 @@ def _service(args: argparse.Namespace, *, rebuild: bool = False, quiet: bool = F
         bar.update(done - bar.n)
 
     try:
-        service, report = build_assistant(settings, progress=progress, rebuild=rebuild)
+        built = build_assistant(settings, progress=progress, rebuild=rebuild)
     except (IndexError_, FileNotFoundError, ValueError) as error:
         raise CliError(str(error), EXIT_ERROR) from error
     finally:
         if bar is not None:
             bar.close()
+    report = built.report
     if report.built and not quiet:
         print(f"index built ({report.reason}) in {report.seconds:.1f} s", file=sys.stderr)
-    return service, report
+    return built.service, report
 
 
 def _load_history(path: str | None) -> list[Any]:
@@ -174,12 +182,12 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     try:
-        from assistant.server import serve
+        from ui.web.server import serve
     except ImportError as error:
         raise CliError(
             f"the web extra is needed: pip install '.[web]' ({error})", EXIT_ERROR
         ) from error
-    serve(_settings(args), host=args.host, port=args.port, root_path=args.root_path)
+    serve(_settings(args))
     return 0
 
 
@@ -210,9 +218,11 @@ def _parser() -> argparse.ArgumentParser:
     index.set_defaults(func=cmd_index)
 
     serve = commands.add_parser("serve", help="start the web page and HTTP API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=7860)
-    serve.add_argument("--root-path", default="", help="path prefix behind a reverse proxy")
+    serve.add_argument("--host", help="interface to listen on (default: ASSISTANT_WEB_HOST)")
+    serve.add_argument("--port", type=int, help="TCP port (default: ASSISTANT_WEB_PORT)")
+    serve.add_argument(
+        "--root-path", help="path prefix behind a reverse proxy (default: ASSISTANT_WEB_ROOT_PATH)"
+    )
     serve.set_defaults(func=cmd_serve)
 
     commands.add_parser(
@@ -223,14 +233,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``assistant`` command."""
-    from assistant.service import offline_environment
+    from assistant.settings import offline_environment
 
     offline_environment()
     logging.basicConfig(level=logging.WARNING, format="assistant: %(message)s")
     argv = list(sys.argv[1:] if argv is None else argv)
-    # 'eval' owns its options (see assistant.eval_cli); hand the rest over unparsed.
+    # 'eval' owns its options (see assistant.evaluation.cli); hand the rest over unparsed.
     if argv[:1] == ["eval"]:
-        from assistant.eval_cli import main as eval_main
+        from assistant.evaluation.cli import main as eval_main
 
         return eval_main(argv[1:])
     args = _parser().parse_args(argv)

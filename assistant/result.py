@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from assistant.citations import Removal
+from assistant.text import has_surrogate
+from index.document import Paragraph, Sentence
 
-__all__ = ["AnswerResult", "CitedSentence", "Citation", "RankedParagraph", "Turn"]
+__all__ = ["AnswerResult", "Citation", "RankedParagraph", "Removal", "Turn"]
 
 
 class Turn(BaseModel):
@@ -19,22 +21,29 @@ class Turn(BaseModel):
     role: Literal["user", "assistant"]
     content: str = Field(max_length=20_000)
 
-
-class CitedSentence(BaseModel):
-    """A sentence quoted from a paragraph; offsets index the paragraph text."""
-
-    index: int
-    text: str
-    start: int
-    end: int
+    @field_validator("content")
+    @classmethod
+    def _text(cls, value: str) -> str:
+        if has_surrogate(value):
+            raise ValueError("the text contains a lone surrogate (\\ud800-\\udfff), not Unicode")
+        return value
 
 
 class Citation(BaseModel):
-    """A paragraph an answer cites, with the sentences it quotes."""
+    """A paragraph an answer cites, with the sentences it quotes (offsets in its text)."""
 
     paragraph: int
     text: str
-    sentences: list[CitedSentence]
+    sentences: list[Sentence]
+
+    @classmethod
+    def quoting(cls, paragraph: Paragraph, sentences: Iterable[Sentence]) -> Citation:
+        """A citation of ``paragraph`` that quotes ``sentences`` (its own), in text order."""
+        return cls(
+            paragraph=paragraph.number,
+            text=paragraph.text,
+            sentences=sorted(sentences, key=lambda s: s.index),
+        )
 
 
 class RankedParagraph(BaseModel):
@@ -85,3 +94,14 @@ class AnswerResult(BaseModel):
     @property
     def cited_paragraphs(self) -> list[int]:
         return [c.paragraph for c in self.citations]
+
+
+class Removal(BaseModel):
+    """A marker or sentence removed from a generated answer, and why."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["citation", "sentence"]
+    paragraph: int | None
+    text: str
+    reason: str

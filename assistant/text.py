@@ -7,21 +7,34 @@ import threading
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from index.document import Document
 
 __all__ = [
     "Analyzer",
     "content_terms",
     "detect_language",
     "fold",
-    "load_names",
+    "has_surrogate",
+    "KnownNames",
     "names",
     "numbers",
     "words",
 ]
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+# JSON may escape lone surrogates ("\\ud800"), and undecodable terminal bytes arrive as
+# them; UTF-8 cannot encode them, so no library downstream can handle them.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _NUMBER = re.compile(r"\b\d{2,}\b")
 SUPPORTED_LANGUAGES = ("nl", "en", "de", "fr")
+
+
+def has_surrogate(text: str) -> bool:
+    """Whether ``text`` holds a lone surrogate: not Unicode text, and not encodable."""
+    return _SURROGATE.search(text) is not None
 
 
 def fold(text: str) -> str:
@@ -90,14 +103,32 @@ def names(text: str, language: str) -> list[str]:
     return found
 
 
-def load_names(path: Path | None, document_text: str) -> frozenset[str]:
-    """Folded names the document knows: its own words plus a reviewed list of forms."""
-    known = words(document_text)
-    if path is not None and path.exists():
-        for line in path.read_text(encoding="utf-8").splitlines():
-            if line.strip() and not line.lstrip().startswith("#"):
-                known |= {fold(form) for form in line.split("\t") if form.strip()}
-    return frozenset(known)
+class KnownNames:
+    """The folded names a document knows: its own words plus a reviewed list of forms.
+
+    A word counts as known when it is one of them, or builds on one of three letters or
+    more (compounds and plurals: 'Raadsformatie', 'ICTs').
+    """
+
+    def __init__(self, names: frozenset[str]) -> None:
+        self.names = names
+
+    @classmethod
+    def of(cls, document: Document, path: Path | None = None) -> KnownNames:
+        """The names of ``document``, with the forms listed in ``path`` (TSV) when given."""
+        known = words(" ".join(p.text for p in document.paragraphs))
+        if path is not None and path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                if line.strip() and not line.lstrip().startswith("#"):
+                    known |= {fold(form) for form in line.split("\t") if form.strip()}
+        return cls(frozenset(known))
+
+    def knows(self, name: str) -> bool:
+        """Whether ``name`` is (or builds on) a name the document knows."""
+        folded = fold(name)
+        return folded in self.names or any(
+            len(known) >= 3 and folded.startswith(known) for known in self.names
+        )
 
 
 def numbers(text: str) -> set[str]:

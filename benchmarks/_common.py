@@ -112,6 +112,6 @@ def gold_questions() -> list[tuple[str, list[Any]]]:
 
 
 def offline() -> None:
-    from assistant.service import offline_environment
+    from assistant.settings import offline_environment
 
     offline_environment()

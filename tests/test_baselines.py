@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.baselines import LangChainRecipe, build_baseline, map_chunk
-from assistant.eval_cli import main
+from assistant.evaluation.baselines import LangChainRecipe, build_baseline, map_chunk
+from assistant.evaluation.cli import main
 from assistant.settings import Settings
 from index.document import Paragraph, load_document
 from index.embedders import Embedder

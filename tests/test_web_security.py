@@ -303,7 +303,7 @@ def test_local_files_only_lets_ordinary_paths_through() -> None:
 
     from starlette.responses import PlainTextResponse
 
-    from assistant.web_middleware import LocalFilesOnly
+    from ui.web import LocalFilesOnly
 
     async def inner(scope: Any, receive: Any, send: Any) -> None:
         await PlainTextResponse("ok")(scope, receive, send)

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import httpx
 
-from assistant.service import OFFLINE_ENV
+from assistant.settings import OFFLINE_ENV
 
 __all__ = [
     "CHROMIUM",
@@ -84,7 +84,7 @@ def offline_env(data_dir: Path, extra: Mapping[str, str] = {}) -> dict[str, str]
 
 @dataclass
 class ServerProcess:
-    """A running ``assistant.server.serve`` process."""
+    """A running ``ui.web.serve`` process."""
 
     url: str
     process: subprocess.Popen[bytes]
@@ -136,10 +136,8 @@ def _command(launcher: Launcher, port: int, root_path: str, gate: Path | None) -
         if gate is None or root_path:
             raise ValueError("the gated app needs a gate file and serves at the root")
         return [sys.executable, __file__, "gated", str(port), str(gate)]
-    code = (
-        "from assistant.server import serve; from assistant.settings import Settings; "
-        f"serve(Settings(), '127.0.0.1', {port}, {root_path!r})"
-    )
+    # The address comes from ASSISTANT_WEB_* (see start_server), as a deployment sets it.
+    code = "from assistant import load_settings; from ui.web import serve; serve(load_settings())"
     return [sys.executable, "-c", code]
 
 
@@ -154,16 +152,19 @@ def start_server(
 ) -> ServerProcess:
     """Start the app on a free loopback port; returns before it is ready.
 
-    ``launcher`` says how: ``assistant.server.serve`` itself, the ``assistant serve``
+    ``launcher`` says how: ``ui.web.serve`` itself, the ``assistant serve``
     command, or the test-only app whose assistant is built once ``gate`` exists.
     """
     port = free_port()
     log = log_dir / f"server-{port}.log"
+    address = {"ASSISTANT_WEB_HOST": "127.0.0.1", "ASSISTANT_WEB_PORT": str(port)}
+    if root_path:
+        address["ASSISTANT_WEB_ROOT_PATH"] = root_path
     with log.open("wb") as sink:
         process = subprocess.Popen(
             _command(launcher, port, root_path, gate),
             cwd=REPO,
-            env=offline_env(data_dir, env),
+            env=offline_env(data_dir, {**(address if launcher == "serve" else {}), **env}),
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
@@ -329,22 +330,19 @@ def _proxy_app(upstream: str, prefix: str) -> Any:
 
 # -- the gated app (runs in its own process) -------------------------------------------
 def _gated_app(gate: Path) -> Any:
-    from assistant.logs import configure_logging
-    from assistant.server import create_app
-    from assistant.service import AssistantService, build_assistant
-    from assistant.settings import Settings
-    from assistant.web_settings import WebSettings
+    from assistant import AssistantService, Settings, build_assistant
+    from ui.web import configure_logging, create_app
 
     settings = Settings()
-    web = WebSettings()
+    web = settings.web
     configure_logging(json_lines=web.log_json, level=web.log_level)  # as serve() does
 
     def build() -> AssistantService:
         while not gate.exists():
             time.sleep(0.05)
-        return build_assistant(settings)[0]
+        return build_assistant(settings).service
 
-    return create_app(settings, web, build=build)
+    return create_app(settings, build=build)
 
 
 # -- the route listing (runs in its own process) ----------------------------------------
@@ -374,9 +372,9 @@ def _requests(routes: Sequence[Any], prefix: str = "") -> Iterator[tuple[str, st
 
 
 def _list_routes() -> None:
-    from assistant.server import create_app
-    from assistant.service import AssistantService
+    from assistant import AssistantService
     from assistant.settings import Settings
+    from ui.web import create_app
 
     def never_built() -> AssistantService:
         raise AssertionError("the app is only inspected, never started")

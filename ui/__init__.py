@@ -1,4 +1,7 @@
-"""The Gradio chat page; it talks to the assistant service only."""
+"""Everything a browser or an HTTP client touches: the Gradio page here, the web app in ``ui.web``.
+
+It calls the assistant through its public surface (``assistant``) only.
+"""
 
 from ui.page import AssistantPort, ChatPage
 

@@ -10,9 +10,7 @@ import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from assistant.result import AnswerResult, Turn
-from assistant.web_settings import WebSettings
-from index.document import Paragraph
+from assistant import AnswerResult, Paragraph, QuestionError, Turn, WebSettings
 from ui.assets import CHIP_SCRIPT, CITE_INPUT, CSS, EXAMPLES, i18n, theme
 from ui.render import (
     answer_html,
@@ -35,8 +33,6 @@ _STREAM_PAUSE = 0.015  # seconds between streamed chunks, so the answer visibly 
 
 class AssistantPort(Protocol):
     """What the page needs from the assistant."""
-
-    def validate(self, question: str) -> str: ...
 
     def ask_stream(
         self, question: str, history: Sequence[Turn] = ()
@@ -149,20 +145,20 @@ class ChatPage:
 
         service = self._port()
         chat = list(chat or [])
+        history = [Turn.model_validate(turn) for turn in turns or []]
         try:
-            question = service.validate(question)
-        except ValueError as exc:
+            pieces = service.ask_stream(question, history)  # validates the question at once
+        except QuestionError as exc:
             gr.Warning(str(exc))
             yield gr.skip(), chat, turns, gr.skip(), gr.skip()
             return
+        question = question.strip()
         chat += [
             {"role": "user", "content": question_html(question)},
             {"role": "assistant", "content": partial_html("…")},
         ]
         yield "", chat, turns, gr.skip(), gr.skip()
-        history = [Turn.model_validate(turn) for turn in turns or []]
         shown = ""
-        pieces = service.ask_stream(question, history)
         try:
             for item in pieces:
                 if isinstance(item, AnswerResult):

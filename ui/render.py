@@ -6,8 +6,7 @@ import re
 from collections.abc import Iterable, Iterator
 from html import escape
 
-from assistant.result import AnswerResult
-from index.document import Paragraph
+from assistant import AnswerResult, Paragraph
 
 __all__ = [
     "CiteRequest",

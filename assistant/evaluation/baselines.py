@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from assistant.evaluation import Asker
-from assistant.result import AnswerResult, Citation, CitedSentence, RankedParagraph, Turn
+from assistant.evaluation.gold import Asker
+from assistant.result import AnswerResult, Citation, RankedParagraph, Turn
 from assistant.settings import Settings
 from index.document import Document, Paragraph, load_document
 from index.embedders import Embedder
@@ -125,14 +125,7 @@ class LangChainRecipe:
                 RankedParagraph(paragraph=number, score=similarity, dense=similarity, bm25=0.0)
             )
         top = self._document.paragraph(ranked[0].paragraph)
-        citation = Citation(
-            paragraph=top.number,
-            text=top.text,
-            sentences=[
-                CitedSentence(index=s.index, text=s.text, start=s.start, end=s.end)
-                for s in top.sentences
-            ],
-        )
+        citation = Citation.quoting(top, top.sentences)
         return AnswerResult(
             question=question,
             answer=f"{top.text} [§{top.number}]",
@@ -171,10 +164,9 @@ def build_baseline(
             document, raw, embedder or SentenceTransformerEmbedder(), client=client
         )
     if name == "bm25":
-        from assistant.service import build_assistant
+        from assistant.compose import build_assistant
 
-        service, _ = build_assistant(
+        return build_assistant(
             settings.model_copy(update={"retriever": "bm25"}), embedder=embedder, client=client
-        )
-        return service
+        ).service
     raise ValueError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}")

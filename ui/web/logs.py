@@ -116,8 +116,9 @@ class TextFormatter(logging.Formatter):
 def configure_logging(*, json_lines: bool, level: str = "INFO") -> None:
     """Send every log line of the process to stderr, formatted once, with request ids.
 
-    The ``assistant`` loggers log at ``level``; other libraries' (uvicorn's among them)
-    only from WARNING, so their lines share the format without flooding it.
+    The project's own loggers (``assistant``, ``index``, ``ui``) log at ``level``; other
+    libraries' (uvicorn's among them) only from WARNING, so their lines share the format
+    without flooding it.
     """
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_RequestIdFilter())
@@ -127,4 +128,5 @@ def configure_logging(*, json_lines: bool, level: str = "INFO") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(logging.WARNING)
-    logging.getLogger("assistant").setLevel(level)
+    for own in ("assistant", "index", "ui"):
+        logging.getLogger(own).setLevel(level)

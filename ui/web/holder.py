@@ -13,9 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 
-from assistant.result import AnswerResult, Turn
-from assistant.service import AssistantService
-from index.document import Paragraph
+from assistant import AnswerResult, AssistantService, Paragraph, Turn
 
 __all__ = ["ServiceHolder", "SharedService"]
 
@@ -37,7 +35,6 @@ class SharedService:
         self._service = service
         self._idle = threading.Condition()
         self._answering = 0
-        self.max_question_chars = service.settings.max_question_chars
 
     @contextlib.contextmanager
     def _answer(self) -> Iterator[None]:
@@ -50,9 +47,6 @@ class SharedService:
                 self._answering -= 1
                 self._idle.notify_all()
 
-    def validate(self, question: str) -> str:
-        return self._service.validate(question)
-
     def ask(self, question: str, history: Sequence[Turn] = ()) -> AnswerResult:
         with self._answer():
             return self._service.ask(question, history)
@@ -60,9 +54,20 @@ class SharedService:
     def ask_stream(
         self, question: str, history: Sequence[Turn] = ()
     ) -> Generator[str | AnswerResult, None, None]:
-        """``AssistantService.ask_stream``, counted in progress until read to the end or closed."""
+        """``AssistantService.ask_stream``, counted in progress until read to the end or closed.
+
+        The question is validated at once (QuestionError), as the service does.
+        """
+        return self._counted(self._service.ask_stream(question, history))
+
+    def _counted(
+        self, pieces: Generator[str | AnswerResult, None, None]
+    ) -> Generator[str | AnswerResult, None, None]:
         with self._answer():
-            yield from self._service.ask_stream(question, history)
+            try:
+                yield from pieces
+            finally:
+                pieces.close()
 
     def close(self) -> None:
         """Release the index's connections once the answers in progress are sent."""

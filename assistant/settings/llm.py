@@ -1,19 +1,16 @@
-"""Settings of the generative answerer, read from ``ASSISTANT_LLM_*`` environment variables."""
+"""The ``llm`` section of the settings: the generative answerer (``ASSISTANT_LLM_*``)."""
 
 from __future__ import annotations
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-__all__ = ["LLMSettings", "load_llm_settings"]
+__all__ = ["LLMSettings"]
 
 
-class LLMSettings(BaseSettings):
+class LLMSettings(BaseModel):
     """An OpenAI-compatible chat endpoint (vLLM, Ollama, llama.cpp server, a gateway)."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="ASSISTANT_LLM_", env_file=".env", extra="ignore", frozen=True
-    )
+    model_config = ConfigDict(frozen=True)
 
     base_url: str = Field(
         default="",
@@ -127,8 +124,3 @@ class LLMSettings(BaseSettings):
         return attempts * (self.connect_timeout_s + self.timeout_s) + (
             self.max_retries * self.retry_backoff_max_s
         )
-
-
-def load_llm_settings(**overrides: object) -> LLMSettings:
-    """Build the LLM settings from the environment, with explicit overrides on top."""
-    return LLMSettings(**overrides)  # type: ignore[arg-type]

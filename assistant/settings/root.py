@@ -1,4 +1,9 @@
-"""Typed settings, read from ``ASSISTANT_*`` environment variables (and ``.env``)."""
+"""The one settings root: ``ASSISTANT_*`` environment variables (and ``.env``).
+
+Core fields sit at the top; the ``llm`` and ``web`` sections nest, read from
+``ASSISTANT_LLM_*`` and ``ASSISTANT_WEB_*``. Only entry points call ``load_settings``;
+everything below them is handed the object.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,12 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from assistant.settings.llm import LLMSettings
+from assistant.settings.web import WebSettings
+
 __all__ = ["Settings", "default_data_dir", "load_settings"]
 
-_PACKAGE_DATA = Path(__file__).resolve().parent.parent / "index" / "data"
+_PACKAGE_DATA = Path(__file__).resolve().parents[2] / "index" / "data"
 
 
 def default_data_dir() -> Path:
@@ -22,7 +30,13 @@ class Settings(BaseSettings):
     """Everything the assistant can be configured with."""
 
     model_config = SettingsConfigDict(
-        env_prefix="ASSISTANT_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="ASSISTANT_",
+        env_file=".env",
+        # ASSISTANT_LLM_BASE_URL -> llm.base_url: split once, after the section's name.
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        extra="ignore",
+        frozen=True,
     )
 
     document_path: Path = Field(
@@ -114,6 +128,14 @@ class Settings(BaseSettings):
     )
     max_history_turns: int = Field(
         default=20, ge=0, description="Earlier turns considered for follow-up questions."
+    )
+    llm: LLMSettings = Field(
+        default_factory=LLMSettings,
+        description="The generative answerer (ASSISTANT_LLM_*); off without a base_url.",
+    )
+    web: WebSettings = Field(
+        default_factory=WebSettings,
+        description="The web page and HTTP API (ASSISTANT_WEB_*).",
     )
 
 

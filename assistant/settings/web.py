@@ -1,23 +1,21 @@
-"""Typed settings of the web server, read from ``ASSISTANT_WEB_*`` environment variables."""
+"""The ``web`` section of the settings: how the page and API are served (``ASSISTANT_WEB_*``)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode
 
-__all__ = ["WebSettings", "load_web_settings"]
+__all__ = ["WebSettings"]
 
 _ORIGINAL_TEXT = "https://data.consilium.europa.eu/doc/document/ST-7925-2018-INIT/nl/pdf"
 
 
-class WebSettings(BaseSettings):
+class WebSettings(BaseModel):
     """How the page and the HTTP API are served, embedded and protected."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="ASSISTANT_WEB_", env_file=".env", extra="ignore", frozen=True
-    )
+    model_config = ConfigDict(frozen=True)
 
     host: str = Field(default="127.0.0.1", description="Interface to listen on.")
     port: int = Field(default=7860, ge=0, le=65535, description="TCP port to listen on.")
@@ -133,8 +131,3 @@ class WebSettings(BaseSettings):
     def protected(self) -> bool:
         """Whether any access control is on."""
         return self.auth_token is not None or self.basic_user is not None
-
-
-def load_web_settings(**overrides: object) -> WebSettings:
-    """Build web settings from the environment, with explicit overrides on top."""
-    return WebSettings(**overrides)  # type: ignore[arg-type]

@@ -1,7 +1,6 @@
-"""Pure-ASGI middleware of the web app: request ids and access logs, rate and body limits,
-access control, security headers, page links.
+"""Pure-ASGI guards of the web app: who may call (tokens, basic auth), how often, how much.
 
-Pure ASGI rather than ``BaseHTTPMiddleware``, so they wrap streamed responses, websockets
+Pure ASGI rather than ``BaseHTTPMiddleware``, so they guard streamed responses, websockets
 and every route of the mounted Gradio app alike.
 """
 
@@ -11,95 +10,24 @@ import base64
 import binascii
 import hmac
 import math
-import re
 import time
-from collections.abc import Callable, Sequence
-from urllib.parse import unquote
+from collections.abc import Callable
 
 from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers, MutableHeaders, QueryParams
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from assistant.logs import ACCESS, request_context, request_id_from
-from assistant.web_settings import WebSettings
+from assistant import WebSettings
+from ui.web.middleware import API_PREFIX, route_path
 
-__all__ = [
-    "AccessControl",
-    "BodyLimit",
-    "LocalFilesOnly",
-    "RateLimit",
-    "RelativePageLinks",
-    "RequestLog",
-    "SecurityHeaders",
-    "TokenBuckets",
-]
+__all__ = ["AccessControl", "BodyLimit", "RateLimit", "TokenBuckets"]
 
 _COOKIE = "assistant_token"
 _OPEN_PATHS = frozenset({"/healthz"})  # probes of load balancers carry no credentials
-_ROOT_LINK = b'<link rel="manifest" href="/manifest.json" />'
-_RELATIVE_LINKS = (
-    b'<link rel="manifest" href="./manifest.json" /><link rel="icon" href="./favicon.ico" />'
-)
-_API = "/api/"
 # Gradio's routes that run the assistant: its queue and its HTTP API (POST only; the GETs
 # that follow stream the result of a request already counted).
 _GRADIO_RUNS = ("/gradio_api/queue/join", "/gradio_api/call/", "/gradio_api/run/")
-
-
-class RequestLog:
-    """Gives each request an id (the client's X-Request-ID when well-formed), echoes it in the
-    response, and writes one access line per API request.
-
-    The line holds method, path (never the query string: it may carry a token), status,
-    duration and what the endpoint noted; the question only when ``log_questions`` is on.
-    """
-
-    def __init__(self, app: ASGIApp, log_questions: bool) -> None:
-        self.app = app
-        self._log_questions = log_questions
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        request_id = request_id_from(Headers(scope=scope).get("x-request-id"))
-        status = 500
-        started = time.perf_counter()
-
-        async def sending(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                MutableHeaders(scope=message)["x-request-id"] = request_id
-            await send(message)
-
-        with request_context(request_id) as fields:
-            try:
-                await self.app(scope, receive, sending)
-            except Exception as exc:
-                fields["error"] = type(exc).__name__
-                raise
-            finally:
-                path = _route_path(scope)
-                if path.startswith(_API):
-                    self._access(scope["method"], path, status, started, fields)
-
-    def _access(
-        self, method: str, path: str, status: int, started: float, fields: dict[str, object]
-    ) -> None:
-        if not self._log_questions:
-            fields.pop("question", None)
-        duration = round((time.perf_counter() - started) * 1000, 1)
-        ACCESS.info(
-            "%s %s %d %.1f ms",
-            method,
-            path,
-            status,
-            duration,
-            extra={"method": method, "path": path, "status": status, "duration_ms": duration}
-            | fields,
-        )
 
 
 class TokenBuckets:
@@ -206,7 +134,7 @@ class BodyLimit:
         self._detail = f"the request body is larger than the limit of {max_bytes} bytes"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _route_path(scope).startswith(_API):
+        if scope["type"] != "http" or not route_path(scope).startswith(API_PREFIX):
             await self.app(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length", "")
@@ -230,26 +158,6 @@ class BodyLimit:
 
 # Gradio's file route also fetches a URL given as the "file" (refusing only loopback
 # and private addresses): from an intranet server that is a way out to the internet.
-_REMOTE_FILE = re.compile(r"/(?:gradio_api/)?(?:file|proxy)=\s*[a-z][a-z0-9+.-]*:", re.IGNORECASE)
-
-
-class LocalFilesOnly:
-    """Refuses file routes that name a URL instead of one of the app's own files."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and _REMOTE_FILE.search(unquote(_route_path(scope))):
-            response = JSONResponse(
-                {"detail": "the file route serves the app's own files only, not URLs"},
-                status_code=403,
-            )
-            await response(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
-
-
 class AccessControl:
     """Refuses every request but /healthz without the shared token or basic credentials.
 
@@ -266,7 +174,7 @@ class AccessControl:
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket") or _route_path(scope) in _OPEN_PATHS:
+        if scope["type"] not in ("http", "websocket") or route_path(scope) in _OPEN_PATHS:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
@@ -316,68 +224,6 @@ class AccessControl:
         return sending
 
 
-class SecurityHeaders:
-    """Says who may frame the page (CSP frame-ancestors) and hardens every response."""
-
-    def __init__(self, app: ASGIApp, frame_ancestors: Sequence[str]) -> None:
-        self.app = app
-        self._csp = "frame-ancestors " + " ".join(["'self'", *frame_ancestors])
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def sending(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                del headers["x-frame-options"]  # superseded by frame-ancestors
-                headers["content-security-policy"] = self._csp
-                headers["x-content-type-options"] = "nosniff"
-                headers["referrer-policy"] = "same-origin"
-            await send(message)
-
-        await self.app(scope, receive, sending)
-
-
-class RelativePageLinks:
-    """Keeps the page's own requests under a path prefix.
-
-    Gradio's page links ``/manifest.json`` and has no icon link (so the browser asks
-    for ``/favicon.ico``): behind a prefix-stripping proxy both leave the prefix and 404.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or _route_path(scope) != "/":
-            await self.app(scope, receive, send)
-            return
-        start: Message | None = None
-        body = bytearray()
-
-        async def buffering(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                start = message
-                return
-            if message["type"] != "http.response.body" or start is None:
-                await send(message)
-                return
-            body.extend(message.get("body", b""))
-            if message.get("more_body"):
-                return
-            fixed = bytes(body).replace(_ROOT_LINK, _RELATIVE_LINKS, 1)
-            headers = MutableHeaders(scope=start)
-            if "content-length" in headers:
-                headers["content-length"] = str(len(fixed))
-            await send(start)
-            await send({"type": "http.response.body", "body": fixed})
-
-        await self.app(scope, receive, buffering)
-
-
 def _same(given: str, secret: str) -> bool:
     """Constant-time equality; as bytes, since ``compare_digest`` refuses non-ASCII text."""
     return hmac.compare_digest(
@@ -386,16 +232,10 @@ def _same(given: str, secret: str) -> bool:
 
 
 def _limited(scope: Scope) -> bool:
-    path = _route_path(scope)
-    return path.startswith(_API) or (
+    path = route_path(scope)
+    return path.startswith(API_PREFIX) or (
         scope.get("method") == "POST" and path.startswith(_GRADIO_RUNS)
     )
-
-
-def _route_path(scope: Scope) -> str:
-    path: str = scope.get("path", "")
-    root: str = scope.get("root_path", "")
-    return path[len(root) :] if root and path.startswith(root) else path
 
 
 def _cookies(header: str) -> dict[str, str]:

@@ -2,7 +2,7 @@
 
 Use it from any test suite, with your own gold file and bars::
 
-    from assistant.pytest_plugin import assert_quality
+    from assistant.evaluation.pytest_plugin import assert_quality
 
     def test_quality(tmp_path):
         settings = Settings(data_dir=tmp_path)
@@ -10,8 +10,8 @@ Use it from any test suite, with your own gold file and bars::
                        {"lang:nl/hit@1": 0.9, "lang:-nl/hit@3": 0.85},
                        abstention_accuracy=0.9)
 
-or load it as a plugin (``pytest_plugins = ["assistant.pytest_plugin"]`` in a
-``conftest.py``, or ``-p assistant.pytest_plugin``) and ask for the
+or load it as a plugin (``pytest_plugins = ["assistant.evaluation.pytest_plugin"]`` in a
+``conftest.py``, or ``-p assistant.evaluation.pytest_plugin``) and ask for the
 ``assistant_quality`` fixture, which is ``assert_quality`` itself.
 """
 
@@ -22,9 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from assistant.eval_cli import Bar, check_bars, make_bar, render_failures, render_table
-from assistant.evaluation import Asker, Report, evaluate, load_gold_files, report
-from assistant.settings import Settings
+from assistant.evaluation.bars import Bar, check_bars, make_bar
+from assistant.evaluation.gold import Asker, load_gold_files
+from assistant.evaluation.metrics import Report, evaluate, report
+from assistant.evaluation.reports import render_failures, render_table
+from assistant.settings import Settings, offline_environment
 
 __all__ = ["QualityError", "assert_quality", "assistant_quality", "evaluate_gold"]
 
@@ -47,10 +49,10 @@ def _paths(gold: GoldPaths) -> list[Path]:
 
 def _asker(assistant: Asker | Settings) -> Asker:
     if isinstance(assistant, Settings):
-        from assistant.service import build_assistant
+        from assistant.compose import build_assistant
 
-        service, _ = build_assistant(assistant)
-        return service
+        offline_environment()  # an entry point: a test suite hands it settings
+        return build_assistant(assistant).service
     return assistant
 
 

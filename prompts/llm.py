@@ -8,16 +8,14 @@ the file, so a broken prompt stops the start-up instead of a conversation.
 from __future__ import annotations
 
 import re
-import string
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from assistant.prompts import prompts_dir
+from prompts.templates import exactly, load_toml, no_variables, prompts_dir
 
 __all__ = [
     "AnswerPrompt",
@@ -38,18 +36,6 @@ def neutralise(text: str) -> str:
     return _TAG.sub("&lt;", text)
 
 
-def _variables(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
-
-
-def _exactly(value: str, expected: set[str], field: str) -> str:
-    found = _variables(value)
-    if found != expected:
-        missing, unknown = sorted(expected - found), sorted(found - expected)
-        raise ValueError(f"{field}: missing variables {missing}, unknown variables {unknown}")
-    return value
-
-
 @dataclass(frozen=True)
 class Rendered:
     """A rendered prompt: the system message (the rules) and the user message (the data)."""
@@ -65,7 +51,7 @@ class _Templates(BaseModel):
     @model_validator(mode="after")
     def _check_variables(self) -> _Templates:
         for field, expected in self.VARIABLES.items():
-            _exactly(getattr(self, field), expected, field)
+            exactly(getattr(self, field), expected, field)
         return self
 
 
@@ -82,11 +68,7 @@ class LanguageTexts(BaseModel):
     @field_validator("name", "unavailable", "unverified", "interrupted")
     @classmethod
     def _plain(cls, value: str) -> str:
-        if not value.strip():
-            raise ValueError("must not be empty")
-        if _variables(value):
-            raise ValueError(f"takes no variables, found {sorted(_variables(value))}")
-        return value
+        return no_variables(value)
 
 
 class AnswerPrompt(_Templates):
@@ -157,22 +139,11 @@ class RewritePrompt(_Templates):
         )
 
 
-_Model = TypeVar("_Model", bound=BaseModel)
-
-
-def _load(path: Path, model: type[_Model]) -> _Model:
-    try:
-        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-        return model.model_validate(data)
-    except (OSError, tomllib.TOMLDecodeError, ValueError, TypeError) as error:
-        raise ValueError(f"{path}: {error}") from error
-
-
 def load_answer_prompt(path: Path | None = None) -> AnswerPrompt:
     """Read ``answer.toml``; raise ValueError naming the file on any problem."""
-    return _load(path or prompts_dir() / "answer.toml", AnswerPrompt)
+    return load_toml(path or prompts_dir() / "answer.toml", AnswerPrompt)
 
 
 def load_rewrite_prompt(path: Path | None = None) -> RewritePrompt:
     """Read ``rewrite.toml``; raise ValueError naming the file on any problem."""
-    return _load(path or prompts_dir() / "rewrite.toml", RewritePrompt)
+    return load_toml(path or prompts_dir() / "rewrite.toml", RewritePrompt)

@@ -13,52 +13,19 @@ import math
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
-
-from assistant.text import content_terms, fold, numbers, words
+from assistant.markers import MARKER_RUN, Piece, SentenceSplitter, cited_numbers, strip_markers
+from assistant.result import Removal
+from assistant.text import KnownNames, content_terms, fold, numbers, words
 from index.document import Document
 from index.embedders import Embedder
 
-__all__ = [
-    "AnswerChecker",
-    "Checked",
-    "CitationVerifier",
-    "Piece",
-    "Removal",
-    "SentenceSplitter",
-    "Support",
-    "cited_numbers",
-    "strip_markers",
-]
+__all__ = ["AnswerChecker", "Checked", "CitationVerifier", "Support"]
 
-_NUMBER_LIST = r"§+\s*\d+(?:\s*(?:,|;|&|and|en|und|et)\s*§*\s*\d+)*"
-_MARKER = re.compile(r"\[\s*" + _NUMBER_LIST + r"\s*\]", re.IGNORECASE)
-# A run of markers with the space before it, rendered again as one: ' [§4][§5]'.
-_MARKER_RUN = re.compile(r"(?:[ \t]*\[\s*" + _NUMBER_LIST + r"\s*\])+", re.IGNORECASE)
-# A sentence ends at . ! or ? (closing quotes and trailing markers included), then a
-# gap, then anything but an opening bracket (which would be a marker after the stop).
-_BOUNDARY = re.compile(r"[.!?][\"”’)]*(?:\s*\[[^\]\n]*\])*(?P<gap>[ \t]+)(?=[^\s\[])")
-_WORD_BEFORE = re.compile(r"(\w+)$")
-_ABBREVIATIONS = frozenset(("bijv", "bv", "d", "e", "g", "i", "nr", "art", "vgl", "ca", "resp",
-    "zgn", "etc", "mr", "dr", "vs", "bzw", "z", "b", "usw", "ggf", "abs", "par", "cf"))  # fmt: skip
-_LIST_PREFIX = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 _TOKEN = re.compile(r"[^\W\d_][\w'’-]*")
 _CONNECTORS = frozenset(("of", "and", "for", "the", "on", "de", "des", "du", "la", "le", "et",
     "van", "der", "den", "und", "für"))  # fmt: skip
 _OPENING = re.compile(r"(^|[.!?:;]\s+|[\"“(]\s*)$")
-
-
-class Removal(BaseModel):
-    """A marker or sentence removed from a generated answer, and why."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    kind: Literal["citation", "sentence"]
-    paragraph: int | None
-    text: str
-    reason: str
 
 
 def _cut(number: int, claim: str, reason: str) -> Removal:
@@ -67,80 +34,6 @@ def _cut(number: int, claim: str, reason: str) -> Removal:
 
 def _drop(claim: str, reason: str) -> Removal:
     return Removal(kind="sentence", paragraph=None, text=claim, reason=reason)
-
-
-def cited_numbers(text: str) -> list[int]:
-    """Paragraph numbers of the markers in ``text``, in order, without repeats."""
-    found = (int(n) for marker in _MARKER.findall(text) for n in re.findall(r"\d+", marker))
-    return list(dict.fromkeys(found))
-
-
-def strip_markers(text: str) -> str:
-    """``text`` without its markers, spaces before punctuation tidied."""
-    return re.sub(r"\s+([.,;:!?])", r"\1", _MARKER_RUN.sub("", text)).strip()
-
-
-@dataclass(frozen=True)
-class Piece:
-    """One sentence of an answer, with the line it is on and that line's list prefix."""
-
-    text: str
-    line: int
-    prefix: str = ""
-
-
-class SentenceSplitter:
-    """Splits text fed in chunks into sentences, each given once it is complete."""
-
-    def __init__(self) -> None:
-        self._buffer = ""
-        self._line = 0
-        self._prefix = ""
-        self._line_open = False
-
-    def _piece(self, text: str) -> Piece | None:
-        if not self._line_open:
-            self._line_open = True
-            match = _LIST_PREFIX.match(text)
-            self._prefix = match.group().strip() + " " if match else ""
-            text = text[match.end() :] if match else text
-        text = text.strip()
-        return Piece(text, self._line, self._prefix) if text else None
-
-    def _boundary(self, segment: str) -> re.Match[str] | None:
-        for match in _BOUNDARY.finditer(segment):
-            before = _WORD_BEFORE.search(segment[: match.start()])
-            word = before.group(1) if before else ""
-            # '16. April', 'z. B.', 'art. 5' and a list's '1.' do not end a sentence.
-            if (word.isdigit() and len(word) <= 2) or fold(word) in _ABBREVIATIONS:
-                continue
-            return match
-        return None
-
-    def feed(self, text: str) -> list[Piece]:
-        """The sentences completed by ``text``."""
-        self._buffer += text
-        pieces: list[Piece | None] = []
-        while True:
-            newline = self._buffer.find("\n")
-            segment = self._buffer if newline < 0 else self._buffer[:newline]
-            match = self._boundary(segment)
-            if match:
-                pieces.append(self._piece(segment[: match.start("gap")]))
-                self._buffer = self._buffer[match.end() :]
-            elif newline >= 0:
-                pieces.append(self._piece(segment))
-                self._buffer = self._buffer[newline + 1 :]
-                self._line, self._line_open = self._line + 1, False
-            else:
-                break
-        return [p for p in pieces if p is not None]
-
-    def finish(self) -> list[Piece]:
-        """The last sentence, complete or not."""
-        rest, self._buffer = self._buffer, ""
-        piece = self._piece(rest) if rest.strip() else None
-        return [piece] if piece else []
 
 
 @dataclass(frozen=True)
@@ -179,14 +72,15 @@ class CitationVerifier:
         margin: float,
         lexical_weight: float = 0.0,
         joint_tolerance: float = 0.04,
-        known_names: frozenset[str] = frozenset(),
+        known_names: KnownNames | None = None,
     ) -> None:
         self._embedder = embedder
         self.threshold = threshold
         self.margin = margin
         self.lexical_weight = lexical_weight
         self.joint_tolerance = joint_tolerance
-        self._names = known_names | words(" ".join(p.text for p in document.paragraphs))
+        # The document's own words are names it knows, with or without a reviewed list.
+        self._names = known_names or KnownNames.of(document)
         self._texts = {p.number: p.text for p in document.paragraphs}
         self._numbers = {n: numbers(text) for n, text in self._texts.items()}
         self._words = {n: words(text) for n, text in self._texts.items()}
@@ -219,12 +113,6 @@ class CitationVerifier:
             result[number] = Support(best + lexical, sentence)
         return result
 
-    def _known(self, token: str) -> bool:
-        folded = fold(token)
-        return folded in self._names or any(
-            len(known) >= 3 and folded.startswith(known) for known in self._names
-        )
-
     def unknown_names(self, claim: str, language: str) -> list[str]:
         """Runs of capitalised words (names) in ``claim`` of which no word is known."""
         runs: list[list[str]] = []
@@ -247,7 +135,7 @@ class CitationVerifier:
         unknown = []
         for run in runs:
             parts = [p for t in run for p in re.split(r"['’-]", t) if p and p[0].isupper()]
-            if parts and not any(self._known(p) for p in parts):
+            if parts and not any(self._names.knows(p) for p in parts):
                 unknown.append(" ".join(run))
         return unknown
 
@@ -321,7 +209,7 @@ class CitationVerifier:
             own = [n for n in cited_numbers(match.group()) if n in kept]
             return (" " + "".join(f"[§{n}]" for n in own)) if own else ""
 
-        text = _MARKER_RUN.sub(render, sentence)
+        text = MARKER_RUN.sub(render, sentence)
         text = re.sub(r"(\])\s+([.,;:!?])", r"\1\2", text).strip()
         return Checked(
             text, cited=True, kept=tuple(kept), evidence=evidence, removed=tuple(removed)

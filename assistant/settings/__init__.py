@@ -1,0 +1,16 @@
+"""Configuration: one ``Settings`` root with ``llm`` and ``web`` sections, and the offline env."""
+
+from assistant.settings.llm import LLMSettings
+from assistant.settings.offline import OFFLINE_ENV, offline_environment
+from assistant.settings.root import Settings, default_data_dir, load_settings
+from assistant.settings.web import WebSettings
+
+__all__ = [
+    "OFFLINE_ENV",
+    "LLMSettings",
+    "Settings",
+    "WebSettings",
+    "default_data_dir",
+    "load_settings",
+    "offline_environment",
+]

@@ -1,0 +1,167 @@
+"""The ASGI app: the HTTP API and the Gradio page mounted at ``/``, behind the middleware.
+
+The assistant is built in a background thread when the app starts, so the port
+answers at once: ``/healthz`` and the API say 503 until the index and the model
+are loaded.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Mount
+
+from assistant import AssistantService, Settings, WebSettings, build_assistant
+from index.store import IndexError_
+from ui.web.guards import AccessControl, BodyLimit, RateLimit
+from ui.web.holder import ServiceHolder
+from ui.web.middleware import LocalFilesOnly, RelativePageLinks, RequestLog, SecurityHeaders
+from ui.web.routes import router
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = jsonable_encoder(exc.errors(), exclude={"input", "url", "ctx"})
+    where = "; ".join(
+        f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg', '')}" for e in errors
+    )
+    return JSONResponse({"detail": f"invalid request: {where}", "errors": errors}, 422)
+
+
+_UNREADABLE = {  # why FastAPI's "There was an error parsing the body" happened
+    UnicodeDecodeError: "it is not UTF-8",
+    RecursionError: "it is nested too deeply",
+    ValueError: "it holds a number too long to read",
+}
+
+
+async def _index_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # A Chroma server that went away: fail fast, say so, and let the client retry; the
+    # same process recovers when the server is back.
+    log.warning("index unavailable: %s", exc)
+    return JSONResponse(
+        {"detail": f"the index is unavailable, try again shortly ({exc})"},
+        503,
+        headers={"Retry-After": "5"},
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> Any:
+    assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.__cause__ is not None:
+        why = next((w for t, w in _UNREADABLE.items() if isinstance(exc.__cause__, t)), None)
+        detail = "the request body cannot be read as JSON" + (f": {why}" if why else "")
+        return JSONResponse({"detail": detail}, 400)
+    return await http_exception_handler(request, exc)
+
+
+def create_app(
+    settings: Settings, *, build: Callable[[], AssistantService] | None = None
+) -> FastAPI:
+    """The whole app: API, Gradio page, access control and embedding headers.
+
+    Args:
+        build: makes the service (default: ``build_assistant(settings)``), in the background.
+    """
+    import gradio as gr
+
+    from ui.page import ChatPage
+
+    web = settings.web
+    holder = ServiceHolder(build or (lambda: build_assistant(settings).service))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        holder.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(holder.close)
+
+    app = FastAPI(
+        title="Policy assistant",
+        summary="Cited answers over the EU Council conclusions on malicious cyber activities.",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,  # Swagger UI loads from a CDN; the schema is at /api/openapi.json
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.holder = holder
+    app.add_exception_handler(RequestValidationError, _invalid_request)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(IndexError_, _index_unavailable)
+    app.include_router(router)
+    page = ChatPage(lambda: holder.get(wait=120.0), web)
+    gr.mount_gradio_app(app, page.build(), path="/", **page.mount_options())
+    app.state.end_streams = _stream_ender(app)
+    _wrap(app, web)
+    return app
+
+
+def _wrap(app: FastAPI, web: WebSettings) -> None:
+    """Add the middleware, after the page's mount so it wraps the API and every Gradio route.
+
+    The last added is the outermost: CORS answers preflights before the rate limit counts
+    them and access control asks for credentials (browsers send none with a preflight); the
+    rate limit counts refused credentials too (it slows guessing); every response, refusals
+    included, gets its request id and access line.
+    """
+    app.add_middleware(BodyLimit, max_bytes=web.max_body_bytes)
+    if web.protected:
+        app.add_middleware(AccessControl, web=web)
+    if web.rate_limit_per_minute:
+        app.add_middleware(
+            RateLimit, per_minute=web.rate_limit_per_minute, trust_proxy=web.trust_proxy
+        )
+    if web.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=web.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After"],
+            allow_credentials="*" not in web.cors_origins,
+        )
+    app.add_middleware(LocalFilesOnly)
+    app.add_middleware(RelativePageLinks)
+    app.add_middleware(SecurityHeaders, frame_ancestors=web.frame_ancestors)
+    app.add_middleware(RequestLog, log_questions=web.log_questions)
+
+
+def _stream_ender(app: FastAPI) -> Callable[[], None]:
+    """What ends the page's open session streams, so a shutdown need not wait on them.
+
+    Every open tab holds a Gradio heartbeat stream that lasts until Gradio's
+    ``stop_event`` is set, which ``Blocks.close`` does for a launched app but nothing
+    does for a mounted one.
+    """
+    from gradio.routes import App as GradioApp
+
+    mounted = [
+        route.app
+        for route in app.routes
+        if isinstance(route, Mount) and isinstance(route.app, GradioApp)
+    ]
+
+    def end() -> None:
+        for gradio_app in mounted:
+            gradio_app.stop_event.set()
+
+    return end
