@@ -15,6 +15,7 @@ from assistant.settings import (
     load_settings,
     offline_environment,
 )
+from index.clients import IndexError_
 from index.document import Paragraph, Sentence
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "Assistant",
     "AssistantService",
     "Citation",
+    "IndexError_",
     "LLMSettings",
     "Paragraph",
     "QuestionError",

@@ -21,8 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Mount
 
-from assistant import AssistantService, Settings, WebSettings, build_assistant
-from index.store import IndexError_
+from assistant import AssistantService, IndexError_, Settings, WebSettings, build_assistant
 from ui.web.guards import AccessControl, BodyLimit, RateLimit
 from ui.web.holder import ServiceHolder
 from ui.web.middleware import LocalFilesOnly, RelativePageLinks, RequestLog, SecurityHeaders
