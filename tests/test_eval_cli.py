@@ -158,7 +158,7 @@ def test_check_reports_problems_and_exits_one(
 
 
 def test_check_passes_the_project_gold(capsys: pytest.CaptureFixture[str]) -> None:
-    gold = Path(__file__).parent / "gold" / "gold.jsonl"
+    gold = Path(__file__).parent / "gold" / "dev.jsonl"
     assert main(["--check", str(gold)]) == 0
     assert "ok in 1 file(s)" in capsys.readouterr().err
 

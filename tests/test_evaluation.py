@@ -316,7 +316,7 @@ def test_missing_gold_file_is_a_problem_not_a_crash(tmp_path: Path) -> None:
 
 
 def test_project_gold_files_are_clean() -> None:
-    gold = Path(__file__).parent / "gold" / "gold.jsonl"
+    gold = Path(__file__).parent / "gold" / "dev.jsonl"
     assert lint_gold([gold], range(8)) == []
     items = load_gold(gold)
     assert len(items) >= 60  # the floor for the project's own gold set
