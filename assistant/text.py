@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Analyzer",
     "content_terms",
+    "EU_LANGUAGES",
     "detect_language",
     "fold",
     "has_surrogate",
@@ -29,7 +30,10 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 # them; UTF-8 cannot encode them, so no library downstream can handle them.
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _NUMBER = re.compile(r"\b\d{2,}\b")
-SUPPORTED_LANGUAGES = ("nl", "en", "de", "fr")
+# Languages whose capitalised words mid-sentence are names: the forms the document's names
+# take in them are listed (index/data/names.tsv). Elsewhere (German capitalises nouns,
+# Italian 'Consiglio', Polish 'Rady') a capital says too little, and only acronyms count.
+_NAME_LANGUAGES = frozenset({"nl", "en", "fr"})
 
 
 def has_surrogate(text: str) -> bool:
@@ -89,7 +93,8 @@ def words(text: str) -> set[str]:
 def names(text: str, language: str) -> list[str]:
     """Names a question mentions: acronyms, and capitalised words not opening a sentence.
 
-    German capitalises every noun, so there only acronyms count.
+    Capitalised words count only in the languages whose name forms are reviewed (nl, en,
+    fr): in the others an ordinary word may be capitalised, so there only acronyms count.
     """
     found: list[str] = []
     for match in _NAME_TOKEN.finditer(text):
@@ -98,7 +103,7 @@ def names(text: str, language: str) -> list[str]:
             continue
         acronym = len(token) >= 2 and token.isupper()
         opening = bool(_SENTENCE_START.search(text[: match.start()]))
-        if acronym or (language != "de" and not opening):
+        if acronym or (language in _NAME_LANGUAGES and not opening):
             found.append(token)
     return found
 
@@ -136,25 +141,32 @@ def numbers(text: str) -> set[str]:
     return set(_NUMBER.findall(text))
 
 
+# The 24 official EU languages. lingua knows 23 of them; Maltese it does not, and its
+# letters ċ ġ ħ ż are used by no other EU language, so they decide.
+EU_LANGUAGES = (
+    "bg", "cs", "da", "de", "el", "en", "es", "et", "fi", "fr", "ga", "hr",
+    "hu", "it", "lt", "lv", "mt", "nl", "pl", "pt", "ro", "sk", "sl", "sv",
+)  # fmt: skip
+_MALTESE = re.compile("[ċġħżĊĠĦŻ]")
+
+
 @lru_cache(maxsize=1)
 def _detector() -> object:
-    from lingua import Language, LanguageDetectorBuilder
+    from lingua import IsoCode639_1, Language, LanguageDetectorBuilder
 
     languages = [
-        Language.DUTCH,
-        Language.ENGLISH,
-        Language.GERMAN,
-        Language.FRENCH,
-        Language.ITALIAN,
-        Language.SPANISH,
+        Language.from_iso_code_639_1(getattr(IsoCode639_1, code.upper()))
+        for code in EU_LANGUAGES
+        if code != "mt"
     ]
-    return (
-        LanguageDetectorBuilder.from_languages(*languages).with_preloaded_language_models().build()
-    )
+    # High accuracy: on short questions the low-accuracy mode took Dutch for English.
+    return LanguageDetectorBuilder.from_languages(*languages).build()
 
 
 def detect_language(text: str, default: str = "nl") -> str:
-    """ISO 639-1 code of the text's language; ``default`` when unsure."""
+    """ISO 639-1 code of the text's language, one of the EU's 24; ``default`` when unsure."""
+    if _MALTESE.search(text):
+        return "mt"
     detector = _detector()
     language = detector.detect_language_of(text)  # type: ignore[attr-defined]
     if language is None:

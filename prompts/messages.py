@@ -19,8 +19,9 @@ class Messages(BaseModel):
     abstain: str
     suggest: str
     quoting: str
+    instruction: str  # the short refusal of an instruction posing as a question
 
-    @field_validator("abstain")
+    @field_validator("abstain", "instruction")
     @classmethod
     def _plain(cls, value: str) -> str:
         return no_variables(value)

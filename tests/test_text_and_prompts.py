@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.text import Analyzer, detect_language, fold, names, numbers
+from assistant.text import EU_LANGUAGES, Analyzer, detect_language, fold, names, numbers
 from prompts import load_messages, prompts_dir
 
 
@@ -39,13 +39,17 @@ def test_names_and_numbers() -> None:
     assert numbers("het verslag van 2015 en 16 april") == {"2015", "16"}
 
 
-def test_messages_cover_the_question_languages() -> None:
+def test_messages_cover_every_official_eu_language() -> None:
     book = load_messages()
-    for language in ("nl", "en", "de", "fr"):
-        texts = book.for_language(language)
-        assert texts.abstain
+    assert set(book.languages) == set(EU_LANGUAGES)
+    abstentions = {book.for_language(code).abstain for code in EU_LANGUAGES}
+    assert len(abstentions) == len(EU_LANGUAGES)  # each its own, none left in English
+    for code in EU_LANGUAGES:
+        texts = book.for_language(code)
         assert "{paragraphs}" in texts.suggest
-    assert book.for_language("it") == book.for_language("en")
+        assert texts.instruction
+        assert bool(texts.quoting) == (code != "nl")  # only Dutch needs no 'quoting' notice
+    assert book.for_language("ja") == book.for_language("en")  # beyond the 24: English
 
 
 @pytest.mark.parametrize(
@@ -55,7 +59,10 @@ def test_messages_cover_the_question_languages() -> None:
         ('[en]\nabstain = "x"\nsuggest = "{pages}"\nquoting = ""\n', "paragraphs"),
         ('[en]\nabstain = "{question}"\nsuggest = "{paragraphs}"\nquoting = ""\n', "no variables"),
         ('[en]\nabstain = "x"\nquoting = ""\n', "suggest"),
-        ('[nl]\nabstain = "x"\nsuggest = "{paragraphs}"\nquoting = ""\n', "fallback"),
+        (
+            '[nl]\nabstain = "x"\nsuggest = "{paragraphs}"\nquoting = ""\ninstruction = "y"\n',
+            "fallback",
+        ),
         ("[en\n", "messages.toml"),
     ],
 )
