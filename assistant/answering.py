@@ -1,4 +1,4 @@
-"""The answerer port, the offline answerer that quotes the document, and its abstention policy.
+"""The answerer port, and the offline answerer that quotes the document (or abstains).
 
 Every answerer composes from a retrieval ``Ranking``: the offline one quotes the
 sentences that answer, each with its ``[§n]``; the generative one (``assistant.llm``)
@@ -12,14 +12,13 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from assistant.abstention import AbstentionPolicy
 from assistant.result import Citation, Removal, Turn
 from assistant.retrieval import Ranking
-from assistant.text import KnownNames, names, numbers
 from index.document import Document
 from prompts.messages import MessageBook, Messages
 
 __all__ = [
-    "AbstentionPolicy",
     "AnswerStream",
     "Answerer",
     "Composed",
@@ -104,36 +103,6 @@ def abstention(texts: Messages, ranking: Ranking, reason: str) -> Composed:
     return Composed(answer, [], True, nearest, reason)
 
 
-@dataclass(frozen=True)
-class AbstentionPolicy:
-    """Decides whether the document answers the question.
-
-    One similarity threshold only rejects far-off-topic questions: in-domain
-    questions the text does not answer score as high as real ones. Two more
-    signals catch those: a number the question asks about that the document never
-    mentions, and a name (a capitalised word inside the question, or an acronym)
-    that is neither in the document nor among its names in other languages.
-    """
-
-    min_similarity: float
-    known_names: KnownNames
-
-    def reason(
-        self, question: str, language: str, ranking: Ranking, document_text: str
-    ) -> str | None:
-        """Why to abstain, or None to answer."""
-        best = ranking.best_similarity
-        if best < self.min_similarity:
-            return f"best similarity {best:.3f} < {self.min_similarity:.3f}"
-        missing = numbers(question) - numbers(document_text)
-        if missing:
-            return f"asks about {', '.join(sorted(missing))}, which the document never mentions"
-        unknown = [n for n in names(question, language) if not self.known_names.knows(n)]
-        if unknown:
-            return f"asks about {', '.join(unknown)}, which the document never mentions"
-        return None
-
-
 class ExtractiveAnswerer:
     """Picks the best sentences of the top paragraphs and cites each one."""
 
@@ -145,19 +114,22 @@ class ExtractiveAnswerer:
         *,
         max_paragraphs: int = 2,
         margin: float = 0.0,
+        sentence_margin: float = 0.0,
     ) -> None:
         self._document = document
         self._messages = messages
         self._policy = policy
         self._max_paragraphs = max_paragraphs
         self._margin = margin
-        self._text = " ".join(p.text for p in document.paragraphs)
+        self._sentence_margin = sentence_margin
 
     def answer(self, question: str, language: str, ranking: Ranking) -> Composed:
         texts = self._messages.for_language(language)
-        reason = self._policy.reason(question, language, ranking, self._text)
-        if reason is not None:
-            return abstention(texts, ranking, reason)
+        refusal = self._policy.refusal(question, language, ranking, self._document)
+        if refusal is not None and refusal.kind == "instruction":
+            return Composed(texts.instruction, [], True, [], refusal.reason)
+        if refusal is not None:
+            return abstention(texts, ranking, refusal.reason)
         citations = [self._cite(n, ranking) for n in self._chosen(ranking)]
         lines = [texts.quoting] if texts.quoting else []
         for citation in citations:
@@ -183,10 +155,14 @@ class ExtractiveAnswerer:
         """Nothing to release."""
 
     def _chosen(self, ranking: Ranking) -> list[int]:
+        # A further paragraph is quoted when its own text fits as well as the top one's
+        # (not a question it answers: those say where to look, not what to quote).
         top = ranking.paragraphs[0]
+        best = ranking.text_similarity(top.paragraph)
         chosen = [top.paragraph]
         for candidate in ranking.paragraphs[1 : self._max_paragraphs]:
-            if candidate.dense >= top.dense - self._margin and candidate.score > 0:
+            fits = ranking.text_similarity(candidate.paragraph) >= best - self._margin
+            if fits and candidate.score > 0:
                 chosen.append(candidate.paragraph)
         return chosen
 
@@ -200,5 +176,5 @@ class ExtractiveAnswerer:
             for s in complete or paragraph.sentences
         ]
         best = max(score for score, _ in scored)
-        picked = [s for score, s in scored if score >= best - self._margin]
+        picked = [s for score, s in scored if score >= best - self._sentence_margin]
         return Citation.quoting(paragraph, picked)

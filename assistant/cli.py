@@ -1,4 +1,4 @@
-"""The ``assistant`` command: ask, chat, paragraphs, show, index, eval, serve."""
+"""The ``assistant`` command: ask, chat, paragraphs, show, index, enrich, eval, serve."""
 
 from __future__ import annotations
 
@@ -180,6 +180,37 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_enrich(args: argparse.Namespace) -> int:
+    from assistant.llm import ChatClient, LLMError
+    from assistant.llm.enrich import enrich, write_questions
+    from index.document import load_document
+
+    settings = _settings(args)
+    if not settings.llm.enabled:
+        raise CliError(
+            "enrich needs an OpenAI-compatible server: set ASSISTANT_LLM_BASE_URL "
+            "(e.g. http://127.0.0.1:8000/v1) and ASSISTANT_LLM_MODEL"
+        )
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise CliError(f"{out} exists; a reviewed file is not overwritten (use --force)")
+    languages = [code.strip() for code in args.languages.split(",") if code.strip()]
+    document = load_document(settings.document_path, settings.errata_path)
+    client = ChatClient(settings.llm)
+    try:
+        questions = enrich(document, client, per_paragraph=args.per_paragraph, languages=languages)
+    except LLMError as error:
+        raise CliError(f"the model gave no usable reply: {error}", EXIT_ERROR) from error
+    finally:
+        client.close()
+    write_questions(questions, out, force=args.force)
+    print(
+        f"{len(questions)} questions for {len(document.paragraphs)} paragraphs in {out}; "
+        f"review them, then set ASSISTANT_QUESTIONS_PATH={out}"
+    )
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     try:
         from ui.web.server import serve
@@ -216,6 +247,17 @@ def _parser() -> argparse.ArgumentParser:
     index = commands.add_parser("index", help="build the index unless it is current")
     index.add_argument("--rebuild", action="store_true", help="build even when current")
     index.set_defaults(func=cmd_index)
+
+    enrich = commands.add_parser(
+        "enrich", help="have the LLM write the questions each paragraph answers (for review)"
+    )
+    enrich.add_argument("--out", required=True, help="JSONL file to write")
+    enrich.add_argument("--per-paragraph", type=int, default=12, help="questions per paragraph")
+    enrich.add_argument(
+        "--languages", default="nl,en,de,fr", help="comma-separated languages of the questions"
+    )
+    enrich.add_argument("--force", action="store_true", help="overwrite an existing file")
+    enrich.set_defaults(func=cmd_enrich)
 
     serve = commands.add_parser("serve", help="start the web page and HTTP API")
     serve.add_argument("--host", help="interface to listen on (default: ASSISTANT_WEB_HOST)")

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.answering import AbstentionPolicy, Answerer, ExtractiveAnswerer
+from assistant.abstention import AbstentionPolicy, load_answer_types
+from assistant.answering import Answerer, ExtractiveAnswerer
 from assistant.retrieval import HybridRetriever
 from assistant.service import AssistantService
 from assistant.settings import Settings
@@ -19,6 +20,7 @@ from assistant.text import KnownNames
 from index.clients import make_http_client, open_client
 from index.document import Document, load_document
 from index.embedders import Embedder
+from index.enrichment import load_enrichment
 from index.store import IndexReport, ParagraphIndex
 from prompts.messages import load_messages
 
@@ -113,7 +115,8 @@ def build_assistant(
         embedder,
         lock_dir=settings.data_dir,
     )
-    report = index.ensure(document, rebuild=rebuild, progress=progress)
+    enrichment = load_enrichment(settings.questions_path, settings.instructions_path, document)
+    report = index.ensure(document, enrichment=enrichment, rebuild=rebuild, progress=progress)
     retriever = HybridRetriever(
         document,
         index,
@@ -123,15 +126,23 @@ def build_assistant(
         history_weight=settings.history_weight,
         exact_weight=settings.bm25_exact_weight,
         exact_power=settings.bm25_exact_power,
+        question_weight=settings.question_weight,
+        question_offset=settings.question_offset,
     )
     names = KnownNames.of(document, settings.names_path)
-    policy = AbstentionPolicy(settings.abstain_min_dense, names)
+    policy = AbstentionPolicy(
+        settings.abstain_min_dense,
+        names,
+        load_answer_types(settings.answer_types_path),
+        instruction_margin=settings.abstain_instruction_margin,
+    )
     offline = ExtractiveAnswerer(
         document,
         load_messages(),
         policy,
         max_paragraphs=settings.answer_max_paragraphs,
         margin=settings.answer_margin,
+        sentence_margin=settings.answer_sentence_margin,
     )
     answerer: Answerer = offline
     if settings.llm.enabled:

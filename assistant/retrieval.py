@@ -1,4 +1,8 @@
-"""Hybrid retrieval: dense (best sentence per paragraph) fused with Dutch BM25.
+"""Hybrid retrieval: dense (a paragraph's best entry) fused with Dutch BM25.
+
+A paragraph's dense score is the best similarity among its entries: its sentences, itself,
+and the questions it answers (index-time enrichment); only its sentences' similarities
+are kept for quoting and abstention.
 
 Plain reciprocal rank fusion hurt non-Dutch questions: BM25 shares no word with
 them and its all-zero scores tie. So BM25 only ranks paragraphs it actually
@@ -19,7 +23,7 @@ from rank_bm25 import BM25Okapi
 from assistant.result import RankedParagraph
 from assistant.text import Analyzer
 from index.document import Document
-from index.store import ParagraphIndex
+from index.store import INSTRUCTION, QUESTION, ParagraphIndex
 
 __all__ = ["Bm25Ranker", "HybridRetriever", "Ranking", "SearchQuery"]
 
@@ -45,16 +49,37 @@ class Ranking:
     sentence_similarity: dict[tuple[int, int], float] = field(default_factory=dict)
     bm25_coverage: float = 0.0
     context_similarity: float = 0.0  # best similarity of question + context
+    instruction_similarity: float = 0.0  # best similarity to an instruction exemplar
 
     @property
     def order(self) -> list[int]:
         return [p.paragraph for p in self.paragraphs]
 
+    def text_similarity(self, paragraph: int) -> float:
+        """Best similarity of one of ``paragraph``'s own sentences (0 when none was found)."""
+        return max(
+            (sim for (number, _), sim in self.sentence_similarity.items() if number == paragraph),
+            default=0.0,
+        )
+
     @property
     def best_similarity(self) -> float:
-        """Best sentence similarity, with the conversation's context where given."""
+        """Best similarity of any entry (a sentence, a paragraph, a question it answers),
+        with the conversation's context where given."""
         own = max(self.sentence_similarity.values(), default=0.0)
-        return max(own, self.context_similarity)
+        entries = max((p.dense for p in self.paragraphs), default=0.0)
+        return max(own, entries, self.context_similarity)
+
+
+@dataclass
+class _Dense:
+    """One dense search: each paragraph's best entry, the sentences, the nearest instruction."""
+
+    best: dict[int, float] = field(default_factory=dict)  # any entry
+    text: dict[int, float] = field(default_factory=dict)  # its sentences and itself
+    questions: dict[int, float] = field(default_factory=dict)  # the questions it answers
+    sentences: dict[tuple[int, int], float] = field(default_factory=dict)
+    instruction: float = 0.0
 
 
 class Bm25Ranker:
@@ -97,6 +122,8 @@ class HybridRetriever:
         history_weight: float = 0.6,
         exact_weight: float = 2.0,
         exact_power: float = 4.0,
+        question_weight: float | None = None,
+        question_offset: float = 0.0,
     ) -> None:
         self._document = document
         self._index = index
@@ -107,22 +134,32 @@ class HybridRetriever:
         self._history_weight = history_weight
         self._exact_weight = exact_weight
         self._exact_power = exact_power
-        self._entries = sum(len(p.sentences) + 1 for p in document.paragraphs)
+        self._question_weight = question_weight
+        self._question_offset = question_offset
 
     @property
     def document(self) -> Document:
         return self._document
 
-    def _dense(self, text: str) -> tuple[dict[int, float], dict[tuple[int, int], float]]:
+    def _dense(self, text: str) -> _Dense:
         vector = self._index.embedder.embed_query(text)
-        hits = self._index.search(vector, k=min(self._entries, 200))
-        best: dict[int, float] = {}
-        sentences: dict[tuple[int, int], float] = {}
+        # Every entry (sentences, paragraphs, questions, instructions): each paragraph's best.
+        hits = self._index.search(vector, k=min(self._index.entries or 200, 1000))
+        dense = _Dense()
         for hit in hits:
-            best[hit.paragraph] = max(best.get(hit.paragraph, -1.0), hit.similarity)
+            if hit.sentence == INSTRUCTION:
+                dense.instruction = max(dense.instruction, hit.similarity)
+                continue
+            # Question-to-question similarity runs higher than question-to-text (the same
+            # form, the same question words): a question entry counts with an offset.
+            question = hit.sentence == QUESTION
+            similarity = hit.similarity - (self._question_offset if question else 0.0)
+            dense.best[hit.paragraph] = max(dense.best.get(hit.paragraph, -1.0), similarity)
+            own = dense.questions if question else dense.text
+            own[hit.paragraph] = max(own.get(hit.paragraph, -1.0), similarity)
             if hit.sentence >= 0:
-                sentences[(hit.paragraph, hit.sentence)] = hit.similarity
-        return best, sentences
+                dense.sentences[(hit.paragraph, hit.sentence)] = hit.similarity
+        return dense
 
     def rank(self, query: SearchQuery) -> Ranking:
         fused: dict[int, float] = defaultdict(float)
@@ -138,11 +175,16 @@ class HybridRetriever:
 
         # Sentence similarities are needed to compose answers and to abstain,
         # whatever the mode; the mode decides only what is fused into the ranking.
-        dense, sentences = self._dense(query.question)
+        own = self._dense(query.question)
+        dense, sentences = own.best, own.sentences
         if self._mode in ("hybrid", "dense"):
-            add(dense, 1.0)
+            if self._question_weight is None:  # a paragraph's best entry, whatever its kind
+                add(dense, 1.0)
+            else:  # its text and the questions it answers, as two rankings
+                add(own.text, 1.0)
+                add(own.questions, self._question_weight)
             if query.context:
-                context_dense, _ = self._dense(f"{query.context} {query.question}")
+                context_dense = self._dense(f"{query.context} {query.question}").best
                 context_best = max(context_dense.values(), default=0.0)
                 add(context_dense, self._history_weight)
         bm25, coverage, covered = self._bm25.score(query.question)
@@ -175,4 +217,5 @@ class HybridRetriever:
             sentence_similarity=sentences,
             bm25_coverage=coverage,
             context_similarity=context_best,
+            instruction_similarity=own.instruction,
         )

@@ -19,10 +19,22 @@ from typing import Any
 from index.clients import IndexError_, build_lock, close_client
 from index.document import Document
 from index.embedders import Embedder
+from index.enrichment import Enrichment
 
-__all__ = ["Hit", "IndexError_", "IndexReport", "ParagraphIndex"]
+__all__ = [
+    "INSTRUCTION",
+    "PARAGRAPH",
+    "QUESTION",
+    "Hit",
+    "IndexError_",
+    "IndexReport",
+    "ParagraphIndex",
+]
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
+PARAGRAPH = -1  # the ``sentence`` of a whole-paragraph entry
+QUESTION = -2  # the ``sentence`` of an enrichment question
+INSTRUCTION = -3  # the ``sentence`` of an instruction exemplar (its paragraph is -1)
 _BATCH = 64
 _SLACK = 256 * 1024  # SQLite journal and HNSW headers on top of the data itself
 log = logging.getLogger(__name__)
@@ -38,7 +50,7 @@ class Hit:
     """One indexed entry that matched a query vector."""
 
     paragraph: int
-    sentence: int  # -1 for a whole-paragraph entry
+    sentence: int  # its index, or PARAGRAPH, QUESTION or INSTRUCTION
     similarity: float
 
 
@@ -68,18 +80,20 @@ class ParagraphIndex:
         self._embedder = embedder
         self._lock_dir = lock_dir
         self._store: Any = None
+        self.entries = 0  # known once ``ensure`` ran
 
     @property
     def embedder(self) -> Embedder:
         return self._embedder
 
-    def _expected(self, document: Document) -> dict[str, str | int]:
+    def _expected(self, document: Document, enrichment: Enrichment) -> dict[str, str | int]:
         return {
             "source_sha256": document.source_sha256,
             "cleaning_version": document.cleaning_version,
+            "enrichment_sha256": enrichment.sha256,
             "embedder": self._embedder.identity,
             "schema": SCHEMA_VERSION,
-            "entries": sum(len(p.sentences) + 1 for p in document.paragraphs),
+            "entries": sum(len(p.sentences) + 1 for p in document.paragraphs) + len(enrichment),
             "hnsw:space": "cosine",
         }
 
@@ -101,13 +115,14 @@ class ParagraphIndex:
         found = self._get(self._name)
         return found if found is not None else self._get(self._previous)
 
-    def status(self, document: Document) -> str:
+    def status(self, document: Document, enrichment: Enrichment | None = None) -> str:
         """'current', or the reason the index must be (re)built."""
+        enrichment = Enrichment() if enrichment is None else enrichment
         collection = self._collection()
         if collection is None:
             return "no index yet"
         metadata = collection.metadata or {}
-        for key, value in self._expected(document).items():
+        for key, value in self._expected(document, enrichment).items():
             if metadata.get(key) != value:
                 return f"{key} changed ({metadata.get(key)!r} -> {value!r})"
         try:
@@ -122,25 +137,32 @@ class ParagraphIndex:
         self,
         document: Document,
         *,
+        enrichment: Enrichment | None = None,
         rebuild: bool = False,
         progress: Callable[[int, int], None] | None = None,
     ) -> IndexReport:
-        """Build the index unless it is current; ``rebuild`` forces a build."""
+        """Build the index unless it is current; ``rebuild`` forces a build.
+
+        Args:
+            enrichment: questions embedded beside the paragraphs they point at.
+        """
         started = time.perf_counter()
-        reason = "rebuild requested" if rebuild else self.status(document)
+        enrichment = Enrichment() if enrichment is None else enrichment
+        self.entries = int(self._expected(document, enrichment)["entries"])
+        reason = "rebuild requested" if rebuild else self.status(document, enrichment)
         if reason == "current":
             # The vector store is opened on the first search, not here: a no-op
             # 'assistant index' should not pay for importing it.
             return IndexReport(False, reason, time.perf_counter() - started, self.count())
         with build_lock(self._lock_dir):
             # Another process may have built it while we waited for the lock.
-            if not rebuild and self.status(document) == "current":
+            if not rebuild and self.status(document, enrichment) == "current":
                 return IndexReport(
                     False, "built by another process", time.perf_counter() - started, self.count()
                 )
             log.info("building index '%s': %s", self._name, reason)
             self._check_space()
-            self._build(document, progress)
+            self._build(document, enrichment, progress)
         return IndexReport(True, reason, time.perf_counter() - started, self.count())
 
     def _check_space(self) -> None:
@@ -162,23 +184,38 @@ class ParagraphIndex:
                 f"{self._kept()}"
             )
 
-    def _build(self, document: Document, progress: Callable[[int, int], None] | None) -> None:
+    def _build(
+        self,
+        document: Document,
+        enrichment: Enrichment,
+        progress: Callable[[int, int], None] | None,
+    ) -> None:
         texts: list[str] = []
         ids: list[str] = []
         metadatas: list[dict[str, Any]] = []
         for paragraph in document.paragraphs:
             ids.append(f"p{paragraph.number}")
             texts.append(paragraph.text)
-            metadatas.append({"paragraph": paragraph.number, "sentence": -1})
+            metadatas.append({"paragraph": paragraph.number, "sentence": PARAGRAPH})
             for sentence in paragraph.sentences:
                 ids.append(f"p{paragraph.number}-s{sentence.index}")
                 texts.append(sentence.text)
                 metadatas.append({"paragraph": paragraph.number, "sentence": sentence.index})
+        for number, question in enumerate(enrichment.questions):
+            ids.append(f"q{number}")
+            texts.append(question.question)
+            metadatas.append({"paragraph": question.paragraph, "sentence": QUESTION})
+        for number, instruction in enumerate(enrichment.instructions):
+            ids.append(f"i{number}")
+            texts.append(instruction.text)
+            metadatas.append({"paragraph": -1, "sentence": INSTRUCTION})
         staging_name = f"{self._name}-staging"
         self._drop(staging_name)
         try:
             staging = self._client.create_collection(
-                staging_name, metadata=self._expected(document), embedding_function=None
+                staging_name,
+                metadata=self._expected(document, enrichment),
+                embedding_function=None,
             )
             for start in range(0, len(texts), _BATCH):
                 batch = slice(start, start + _BATCH)

@@ -2,10 +2,12 @@
 
 from prompts.llm import (
     AnswerPrompt,
+    EnrichPrompt,
     LanguageTexts,
     Rendered,
     RewritePrompt,
     load_answer_prompt,
+    load_enrich_prompt,
     load_rewrite_prompt,
     neutralise,
 )
@@ -14,12 +16,14 @@ from prompts.templates import prompts_dir
 
 __all__ = [
     "AnswerPrompt",
+    "EnrichPrompt",
     "LanguageTexts",
     "MessageBook",
     "Messages",
     "Rendered",
     "RewritePrompt",
     "load_answer_prompt",
+    "load_enrich_prompt",
     "load_messages",
     "load_rewrite_prompt",
     "neutralise",

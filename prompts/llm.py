@@ -19,10 +19,12 @@ from prompts.templates import exactly, load_toml, no_variables, prompts_dir
 
 __all__ = [
     "AnswerPrompt",
+    "EnrichPrompt",
     "LanguageTexts",
     "Rendered",
     "RewritePrompt",
     "load_answer_prompt",
+    "load_enrich_prompt",
     "load_rewrite_prompt",
     "neutralise",
 ]
@@ -139,6 +141,25 @@ class RewritePrompt(_Templates):
         )
 
 
+class EnrichPrompt(_Templates):
+    """The enrichment prompt: the questions one paragraph answers (``assistant enrich``)."""
+
+    VARIABLES: ClassVar[dict[str, set[str]]] = {
+        "system": {"count", "languages"},
+        "user": {"number", "text"},
+    }
+
+    system: str
+    user: str
+
+    def render(self, number: int, text: str, count: int, languages: Sequence[str]) -> Rendered:
+        """The messages asking for ``count`` questions paragraph ``number`` answers."""
+        return Rendered(
+            system=self.system.format(count=count, languages=", ".join(languages)),
+            user=self.user.format(number=number, text=neutralise(text)),
+        )
+
+
 def load_answer_prompt(path: Path | None = None) -> AnswerPrompt:
     """Read ``answer.toml``; raise ValueError naming the file on any problem."""
     return load_toml(path or prompts_dir() / "answer.toml", AnswerPrompt)
@@ -147,3 +168,8 @@ def load_answer_prompt(path: Path | None = None) -> AnswerPrompt:
 def load_rewrite_prompt(path: Path | None = None) -> RewritePrompt:
     """Read ``rewrite.toml``; raise ValueError naming the file on any problem."""
     return load_toml(path or prompts_dir() / "rewrite.toml", RewritePrompt)
+
+
+def load_enrich_prompt(path: Path | None = None) -> EnrichPrompt:
+    """Read ``enrich.toml``; raise ValueError naming the file on any problem."""
+    return load_toml(path or prompts_dir() / "enrich.toml", EnrichPrompt)

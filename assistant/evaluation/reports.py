@@ -16,6 +16,7 @@ _SHORT = {
     "citation_precision": "cite P",
     "citation_recall": "cite R",
     "abstention_accuracy": "abstain",
+    "answered": "answered",
     "contains_accuracy": "contains",
     "groundedness": "grounded",
     "latency_ms_p50": "p50 ms",

