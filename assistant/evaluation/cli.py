@@ -67,7 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--baseline",
         action="append",
-        choices=["langchain-recipe", "bm25"],
+        choices=["langchain-recipe", "bm25", "sentences"],
         default=[],
         help="evaluate this baseline instead of the assistant (with --compare: the "
         "baselines to compare with; default all)",

@@ -1,0 +1,78 @@
+"""The abstention policy's data-driven signals, without a model: answer types, enrichment files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant import Settings
+from assistant.abstention import AnswerTypes, load_answer_types
+from index.document import load_document
+from index.enrichment import load_enrichment
+
+SETTINGS = Settings()
+
+
+@pytest.fixture(scope="module")
+def types() -> AnswerTypes:
+    return load_answer_types(SETTINGS.answer_types_path)
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "kind"),
+    [
+        ("How much money did WannaCry cost?", "en", "amount"),
+        ("Hoeveel schade heeft NotPetya aangericht?", "nl", "amount"),
+        ("Wer steckt hinter NotPetya?", "de", "attribution"),
+        ("Quel pays est responsable de WannaCry ?", "fr", "attribution"),
+        ("När antogs slutsatserna?", "sv", "date"),
+        ("Kiedy przyjęto te konkluzje?", "pl", "date"),
+        ("En wanneer was dat?", "nl", "date"),
+        # 'when' as a conjunction, deep in the question, asks for no date
+        ("Vad uttrycker EU djup oro över när det gäller tredjeländer?", "sv", None),
+        # 'wann' inside 'WannaCry' is no cue
+        ("Was sagt die EU über WannaCry?", "de", None),
+        ("Welke aanvallen veroordeelt de EU?", "nl", None),
+    ],
+)
+def test_the_type_a_question_asks_for(
+    types: AnswerTypes, question: str, language: str, kind: str | None
+) -> None:
+    assert types.asked(question, language) == kind
+
+
+def test_a_passage_holds_a_date_but_no_amount_or_attribution(types: AnswerTypes) -> None:
+    document = load_document(SETTINGS.document_path, SETTINGS.errata_path)
+    cover, condemnation = document.paragraph(0).text, document.paragraph(4).text
+    assert types.held("date", cover)  # 16 april 2018
+    assert not types.held("date", condemnation)
+    assert not types.held("amount", condemnation)
+    assert not types.held("attribution", condemnation)
+
+
+def test_a_bad_enrichment_line_names_its_file_and_line(tmp_path: Path) -> None:
+    document = load_document(SETTINGS.document_path, SETTINGS.errata_path)
+    questions = tmp_path / "q.jsonl"
+    questions.write_text(
+        json.dumps({"paragraph": 4, "lang": "en", "question": "Which attacks?"})
+        + "\n{not json\n"
+        + json.dumps({"paragraph": 9, "lang": "en", "question": "What about §9?"})
+        + "\n",
+        "utf-8",
+    )
+    with pytest.raises(ValueError, match=r"q\.jsonl:2: ") as raised:
+        load_enrichment(questions, None, document)
+    assert "there is no paragraph 9" in str(raised.value)
+
+
+def test_no_files_no_enrichment_and_a_changed_file_a_new_hash(tmp_path: Path) -> None:
+    document = load_document(SETTINGS.document_path, SETTINGS.errata_path)
+    assert len(load_enrichment(None, tmp_path / "absent.jsonl", document)) == 0
+    questions = tmp_path / "q.jsonl"
+    row = {"paragraph": 4, "lang": "en", "question": "Which attacks are named?"}
+    questions.write_text(json.dumps(row) + "\n", "utf-8")
+    first = load_enrichment(questions, None, document)
+    questions.write_text(json.dumps({**row, "question": "Which worms?"}) + "\n", "utf-8")
+    assert load_enrichment(questions, None, document).sha256 != first.sha256
