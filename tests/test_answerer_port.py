@@ -90,14 +90,18 @@ class TestAnswererContract:
         assert "".join(pieces) == stream.result.answer
         assert [c.paragraph for c in stream.result.citations] == [4]
 
-    def test_an_off_topic_question_is_refused_with_suggestions(
+    def test_an_off_topic_question_is_refused(
         self, answerer: Answerer, built: Assistant, fake: FakeLLM
     ) -> None:
         before = len(fake.requests)
         composed = answerer.answer(OFF_TOPIC, "nl", _rank(built, OFF_TOPIC))
         assert composed.abstained
         assert composed.citations == []
-        assert len(composed.suggestions) == 2
+        assert composed.reason
+        # The refusal says so in the question's language: not in the text, or not a
+        # question about it (a request for a recipe is nearer the instructions).
+        texts = load_messages().for_language("nl")
+        assert composed.answer.startswith((texts.abstain, texts.instruction))
         assert len(fake.requests) == before  # no model is asked what the policy refuses
 
     def test_a_rewrite_is_a_query_or_none(
