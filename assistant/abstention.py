@@ -6,7 +6,8 @@ answer score as high as real ones. So the policy also asks, in this order:
 1. Is it an instruction posing as a question (nearer to the reviewed instruction
    exemplars in the index than to anything in the document)? Then a short refusal that
    says what the assistant does.
-2. Is even the best entry of the document far off (the similarity threshold)?
+2. Is it an everyday question (nearer to the reviewed off-topic exemplars than to the
+   document), or is even the best entry of the document far off (the threshold)?
 3. Does it ask about a number, or a name (in languages whose name forms are reviewed),
    that the document never mentions?
 4. Does it ask for an amount, a date or an attribution (reviewed cue phrases for all 24
@@ -121,6 +122,7 @@ class AbstentionPolicy:
     known_names: KnownNames
     answer_types: AnswerTypes = field(default_factory=AnswerTypes)
     instruction_margin: float = 0.0
+    offtopic_margin: float = 0.0
 
     def refusal(
         self, question: str, language: str, ranking: Ranking, document: Document
@@ -132,6 +134,13 @@ class AbstentionPolicy:
             return Refusal(
                 "instruction",
                 f"nearer to an instruction ({nearest_instruction:.3f}) than to the document "
+                f"({best:.3f})",
+            )
+        nearest_offtopic = ranking.offtopic_similarity
+        if nearest_offtopic and nearest_offtopic >= best + self.offtopic_margin:
+            return Refusal(
+                "unanswered",
+                f"nearer to an everyday question ({nearest_offtopic:.3f}) than to the document "
                 f"({best:.3f})",
             )
         reason = self.reason(question, language, ranking, document)

@@ -115,7 +115,12 @@ def build_assistant(
         embedder,
         lock_dir=settings.data_dir,
     )
-    enrichment = load_enrichment(settings.questions_path, settings.instructions_path, document)
+    enrichment = load_enrichment(
+        settings.questions_path,
+        settings.instructions_path,
+        document,
+        offtopic_path=settings.offtopic_path,
+    )
     report = index.ensure(document, enrichment=enrichment, rebuild=rebuild, progress=progress)
     retriever = HybridRetriever(
         document,
@@ -135,6 +140,7 @@ def build_assistant(
         names,
         load_answer_types(settings.answer_types_path),
         instruction_margin=settings.abstain_instruction_margin,
+        offtopic_margin=settings.abstain_offtopic_margin,
     )
     offline = ExtractiveAnswerer(
         document,

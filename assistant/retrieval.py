@@ -23,7 +23,7 @@ from rank_bm25 import BM25Okapi
 from assistant.result import RankedParagraph
 from assistant.text import Analyzer
 from index.document import Document
-from index.store import INSTRUCTION, QUESTION, ParagraphIndex
+from index.store import INSTRUCTION, OFFTOPIC, QUESTION, ParagraphIndex
 
 __all__ = ["Bm25Ranker", "HybridRetriever", "Ranking", "SearchQuery"]
 
@@ -50,6 +50,7 @@ class Ranking:
     bm25_coverage: float = 0.0
     context_similarity: float = 0.0  # best similarity of question + context
     instruction_similarity: float = 0.0  # best similarity to an instruction exemplar
+    offtopic_similarity: float = 0.0  # best similarity to an everyday-question exemplar
 
     @property
     def order(self) -> list[int]:
@@ -73,13 +74,14 @@ class Ranking:
 
 @dataclass
 class _Dense:
-    """One dense search: each paragraph's best entry, the sentences, the nearest instruction."""
+    """One dense search: each paragraph's best entry, the sentences, the nearest exemplars."""
 
     best: dict[int, float] = field(default_factory=dict)  # any entry
     text: dict[int, float] = field(default_factory=dict)  # its sentences and itself
     questions: dict[int, float] = field(default_factory=dict)  # the questions it answers
     sentences: dict[tuple[int, int], float] = field(default_factory=dict)
     instruction: float = 0.0
+    offtopic: float = 0.0
 
 
 class Bm25Ranker:
@@ -150,6 +152,9 @@ class HybridRetriever:
             if hit.sentence == INSTRUCTION:
                 dense.instruction = max(dense.instruction, hit.similarity)
                 continue
+            if hit.sentence == OFFTOPIC:
+                dense.offtopic = max(dense.offtopic, hit.similarity)
+                continue
             # Question-to-question similarity runs higher than question-to-text (the same
             # form, the same question words): a question entry counts with an offset.
             question = hit.sentence == QUESTION
@@ -218,4 +223,5 @@ class HybridRetriever:
             bm25_coverage=coverage,
             context_similarity=context_best,
             instruction_similarity=own.instruction,
+            offtopic_similarity=own.offtopic,
         )

@@ -6,9 +6,10 @@ new question than the paragraph's own Dutch sentences are. The questions file is
 reviewed data (``{"paragraph": n, "lang": "xx", "question": "..."}`` a line), shipped
 beside the document or written by ``assistant enrich`` for review.
 
-Instruction exemplars (``{"lang": "xx", "text": "..."}``) point at no paragraph: a question
-nearer to them than to anything in the document is an instruction, not a question about
-it. The index records the hash of both files.
+Exemplars (``{"lang": "xx", "text": "..."}``) point at no paragraph: a question nearer to
+the instruction exemplars than to anything in the document is an instruction, not a
+question about it; one nearer to the everyday (off-topic) exemplars is about something
+else. The index records the hash of every file.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from index.document import Document
 
-__all__ = ["Enrichment", "Instruction", "ParagraphQuestion", "load_enrichment"]
+__all__ = ["Enrichment", "Exemplar", "ParagraphQuestion", "load_enrichment"]
 
 
 class ParagraphQuestion(BaseModel):
@@ -36,8 +37,8 @@ class ParagraphQuestion(BaseModel):
     question: str = Field(min_length=3, max_length=500)
 
 
-class Instruction(BaseModel):
-    """An instruction posing as a question (reviewed exemplar)."""
+class Exemplar(BaseModel):
+    """A reviewed example of a kind of question: an instruction, or an everyday question."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
@@ -50,11 +51,12 @@ class Enrichment:
     """What an index is built with beyond the text, and the hash the index records."""
 
     questions: tuple[ParagraphQuestion, ...] = ()
-    instructions: tuple[Instruction, ...] = ()
+    instructions: tuple[Exemplar, ...] = ()
+    offtopic: tuple[Exemplar, ...] = ()
     sha256: str = "none"
 
     def __len__(self) -> int:
-        return len(self.questions) + len(self.instructions)
+        return len(self.questions) + len(self.instructions) + len(self.offtopic)
 
 
 _Line = TypeVar("_Line", bound=BaseModel)
@@ -78,25 +80,30 @@ def _read(path: Path | None, model: type[_Line]) -> tuple[list[_Line], str, list
 
 
 def load_enrichment(
-    questions_path: Path | None, instructions_path: Path | None, document: Document
+    questions_path: Path | None,
+    instructions_path: Path | None,
+    document: Document,
+    offtopic_path: Path | None = None,
 ) -> Enrichment:
-    """Read the questions and instruction files; a missing path or file adds nothing.
+    """Read the questions and exemplar files; a missing path or file adds nothing.
 
     Raises:
         ValueError: lines that are not valid, or questions naming a paragraph the
             document does not have, each as ``file:line: why``.
     """
     questions, raw_questions, problems = _read(questions_path, ParagraphQuestion)
-    instructions, raw_instructions, more = _read(instructions_path, Instruction)
+    instructions, raw_instructions, more = _read(instructions_path, Exemplar)
+    offtopic, raw_offtopic, other = _read(offtopic_path, Exemplar)
     known = {p.number for p in document.paragraphs}
     problems += [
         f"{questions_path}: there is no paragraph {q.paragraph} ({q.question!r})"
         for q in questions
         if q.paragraph not in known
     ]
-    if problems or more:
-        raise ValueError("\n".join(problems + more))
-    if not questions and not instructions:
+    if problems or more or other:
+        raise ValueError("\n".join(problems + more + other))
+    if not questions and not instructions and not offtopic:
         return Enrichment()
-    digest = hashlib.sha256(f"{raw_questions}\0{raw_instructions}".encode()).hexdigest()
-    return Enrichment(tuple(questions), tuple(instructions), digest)
+    raw = f"{raw_questions}\0{raw_instructions}\0{raw_offtopic}"
+    digest = hashlib.sha256(raw.encode()).hexdigest()
+    return Enrichment(tuple(questions), tuple(instructions), tuple(offtopic), digest)

