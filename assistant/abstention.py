@@ -35,11 +35,14 @@ _TYPES: tuple[AnswerType, ...] = ("amount", "date", "attribution")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'"})
 
 
+RefusalKind = Literal["instruction", "unanswered"]
+
+
 @dataclass(frozen=True)
 class Refusal:
     """Why the assistant does not answer: an instruction, or a question the text does not answer."""
 
-    kind: Literal["instruction", "unanswered"]
+    kind: RefusalKind
     reason: str
 
 
@@ -129,20 +132,17 @@ class AbstentionPolicy:
     ) -> Refusal | None:
         """Why not to answer, or None to answer."""
         best = ranking.best_similarity
-        nearest_instruction = ranking.instruction_similarity
-        if nearest_instruction and nearest_instruction >= best + self.instruction_margin:
-            return Refusal(
-                "instruction",
-                f"nearer to an instruction ({nearest_instruction:.3f}) than to the document "
-                f"({best:.3f})",
-            )
-        nearest_offtopic = ranking.offtopic_similarity
-        if nearest_offtopic and nearest_offtopic >= best + self.offtopic_margin:
-            return Refusal(
-                "unanswered",
-                f"nearer to an everyday question ({nearest_offtopic:.3f}) than to the document "
-                f"({best:.3f})",
-            )
+        exemplars: tuple[tuple[RefusalKind, str, float, float], ...] = (
+            ("instruction", "an instruction", ranking.instruction_similarity,
+             self.instruction_margin),
+            ("unanswered", "an everyday question", ranking.offtopic_similarity,
+             self.offtopic_margin),
+        )  # fmt: skip
+        for kind, what, nearest, margin in exemplars:
+            if nearest and nearest >= best + margin:
+                return Refusal(
+                    kind, f"nearer to {what} ({nearest:.3f}) than to the document ({best:.3f})"
+                )
         reason = self.reason(question, language, ranking, document)
         return None if reason is None else Refusal("unanswered", reason)
 
