@@ -145,8 +145,7 @@ class HybridRetriever:
 
     def _dense(self, text: str) -> _Dense:
         vector = self._index.embedder.embed_query(text)
-        # Every entry (sentences, paragraphs, questions, instructions): each paragraph's best.
-        hits = self._index.search(vector, k=min(self._index.entries or 200, 1000))
+        hits = self._index.search_all(vector)
         dense = _Dense()
         for hit in hits:
             if hit.sentence == INSTRUCTION:

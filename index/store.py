@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from index.clients import IndexError_, build_lock, close_client
 from index.document import Document
 from index.embedders import Embedder
@@ -40,6 +42,11 @@ OFFTOPIC = -4  # the ``sentence`` of an everyday-question exemplar (its paragrap
 _BATCH = 64
 _SLACK = 256 * 1024  # SQLite journal and HNSW headers on top of the data itself
 log = logging.getLogger(__name__)
+
+
+def _unit(vector: Any) -> Any:
+    norm = float(np.linalg.norm(vector)) or 1.0
+    return vector / norm
 
 
 def _absent(error: Exception) -> bool:
@@ -82,6 +89,7 @@ class ParagraphIndex:
         self._embedder = embedder
         self._lock_dir = lock_dir
         self._store: Any = None
+        self._exemplars: dict[int, Any] | None = None
         self.entries = 0  # known once ``ensure`` ran
 
     @property
@@ -263,7 +271,7 @@ class ParagraphIndex:
             raise IndexError_(
                 f"installing the new index failed ({type(error).__name__}: {error}); {self._kept()}"
             ) from error
-        self._store = None
+        self._store = self._exemplars = None
         self._drop(self._previous)  # if that fails, the next build drops it
 
     def _kept(self) -> str:
@@ -297,27 +305,25 @@ class ParagraphIndex:
 
     def close(self) -> None:
         """Release the client's connections and files (idempotent)."""
-        self._store = None
+        self._store = self._exemplars = None
         close_client(self._client)
 
     def count(self) -> int:
         collection = self._collection()
         return 0 if collection is None else int(collection.count())
 
-    def search(self, vector: list[float], k: int) -> list[Hit]:
-        """The ``k`` entries nearest to ``vector``, by cosine similarity."""
+    def search(self, vector: list[float], k: int, where: dict[str, Any] | None = None) -> list[Hit]:
+        """The ``k`` entries nearest to ``vector`` (matching ``where``), by cosine similarity."""
         try:
-            results = self._open().similarity_search_by_vector_with_relevance_scores(vector, k=k)
+            results = self._query(vector, k, where)
         except Exception:
             # Another process may have rebuilt the index, retiring the collection
             # this store was bound to: look it up by name once more.
-            self._store = None
+            self._store = self._exemplars = None
             try:
-                results = self._open().similarity_search_by_vector_with_relevance_scores(
-                    vector, k=k
-                )
+                results = self._query(vector, k, where)
             except Exception as error:
-                self._store = None
+                self._store = self._exemplars = None
                 raise IndexError_(f"the index could not be searched: {error}") from error
         return [
             Hit(
@@ -327,3 +333,36 @@ class ParagraphIndex:
             )
             for doc, distance in results
         ]
+
+    def search_all(self, vector: list[float]) -> list[Hit]:
+        """Every entry of the document (sentences, paragraphs, questions), and the nearest
+        exemplar of each kind (instruction, everyday question).
+
+        The exemplars are compared in memory: a filtered search costs as much as the
+        whole one, and they are a fixed few hundred vectors.
+        """
+        hits = self.search(vector, k=max(self.entries, 1), where={"paragraph": {"$gte": 0}})
+        if self._exemplars is None:
+            self._exemplars = self._load_exemplars()
+        query = _unit(np.asarray(vector, dtype=np.float32))
+        for kind, matrix in self._exemplars.items():
+            best = float(np.max(matrix @ query))
+            hits.append(Hit(paragraph=-1, sentence=kind, similarity=best))
+        return hits
+
+    def _load_exemplars(self) -> dict[int, Any]:
+        collection = self._collection()
+        if collection is None:
+            return {}
+        got = collection.get(where={"paragraph": -1}, include=["embeddings", "metadatas"])
+        rows: dict[int, list[Any]] = {}
+        for vector, metadata in zip(got["embeddings"], got["metadatas"], strict=True):
+            rows.setdefault(int(metadata["sentence"]), []).append(
+                _unit(np.asarray(vector, dtype=np.float32))
+            )
+        return {kind: np.stack(vectors) for kind, vectors in rows.items()}
+
+    def _query(self, vector: list[float], k: int, where: dict[str, Any] | None) -> Any:
+        return self._open().similarity_search_by_vector_with_relevance_scores(
+            vector, k=k, filter=where
+        )
