@@ -121,15 +121,20 @@ def load_answer_types(path: Path | None, document_language: str = "nl") -> Answe
 class AbstentionPolicy:
     """Decides whether the document answers the question (see the module's docstring)."""
 
+    document: Document
     min_similarity: float
     known_names: KnownNames
     answer_types: AnswerTypes = field(default_factory=AnswerTypes)
     instruction_margin: float = 0.0
     offtopic_margin: float = 0.0
+    # The numbers the document mentions: read once, not for every question.
+    _numbers: frozenset[str] = field(init=False, repr=False)
 
-    def refusal(
-        self, question: str, language: str, ranking: Ranking, document: Document
-    ) -> Refusal | None:
+    def __post_init__(self) -> None:
+        text = " ".join(p.text for p in self.document.paragraphs)
+        object.__setattr__(self, "_numbers", frozenset(numbers(text)))
+
+    def refusal(self, question: str, language: str, ranking: Ranking) -> Refusal | None:
         """Why not to answer, or None to answer."""
         best = ranking.best_similarity
         exemplars: tuple[tuple[RefusalKind, str, float, float], ...] = (
@@ -143,18 +148,15 @@ class AbstentionPolicy:
                 return Refusal(
                     kind, f"nearer to {what} ({nearest:.3f}) than to the document ({best:.3f})"
                 )
-        reason = self.reason(question, language, ranking, document)
+        reason = self.reason(question, language, ranking)
         return None if reason is None else Refusal("unanswered", reason)
 
-    def reason(
-        self, question: str, language: str, ranking: Ranking, document: Document
-    ) -> str | None:
+    def reason(self, question: str, language: str, ranking: Ranking) -> str | None:
         """Why the document does not answer ``question``, or None when it may."""
         best = ranking.best_similarity
         if best < self.min_similarity:
             return f"best similarity {best:.3f} < {self.min_similarity:.3f}"
-        text = " ".join(p.text for p in document.paragraphs)
-        missing = numbers(question) - numbers(text)
+        missing = numbers(question) - self._numbers
         if missing:
             return f"asks about {', '.join(sorted(missing))}, which the document never mentions"
         unknown = [n for n in names(question, language) if not self.known_names.knows(n)]
@@ -162,13 +164,10 @@ class AbstentionPolicy:
             return f"asks about {', '.join(unknown)}, which the document never mentions"
         kind = self.answer_types.asked(question, language)
         top = ranking.order[0] if ranking.paragraphs else None
-        if kind and top is not None and not self.answer_types.held(kind, _text(document, top)):
+        passage = "" if top is None else self.document.paragraph(top).text
+        if kind and top is not None and not self.answer_types.held(kind, passage):
             return f"asks for {_ARTICLE[kind]} {kind}, which §{top} does not state"
         return None
 
 
 _ARTICLE = {"amount": "an", "date": "a", "attribution": "an"}
-
-
-def _text(document: Document, number: int) -> str:
-    return document.paragraph(number).text

@@ -125,7 +125,7 @@ class ExtractiveAnswerer:
 
     def answer(self, question: str, language: str, ranking: Ranking) -> Composed:
         texts = self._messages.for_language(language)
-        refusal = self._policy.refusal(question, language, ranking, self._document)
+        refusal = self._policy.refusal(question, language, ranking)
         if refusal is not None and refusal.kind == "instruction":
             return Composed(texts.instruction, [], True, [], refusal.reason)
         if refusal is not None:

@@ -136,6 +136,7 @@ def build_assistant(
     )
     names = KnownNames.of(document, settings.names_path)
     policy = AbstentionPolicy(
+        document,
         settings.abstain_min_dense,
         names,
         load_answer_types(settings.answer_types_path),

@@ -69,9 +69,7 @@ def main(argv: list[str]) -> int:
             for item in load_gold(path):
                 query = built.service.query(item.question, item.history)
                 ranking = built.retriever.rank(query)
-                refusal = others_only.refusal(
-                    item.question, query.language, ranking, built.document
-                )
+                refusal = others_only.refusal(item.question, query.language, ranking)
                 others = None if refusal is None else refusal.reason
                 rows.append((item.id, item.answerable, ranking.best_similarity, others))
         built.close()
