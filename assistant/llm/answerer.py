@@ -16,19 +16,13 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from assistant.answering import AnswerStream, Composed, ExtractiveAnswerer, abstention
-from assistant.llm.client import ChatClient, Fault, LLMError, classify
+from assistant.llm.client import ChatClient, Fault, LLMError, chat_messages, classify
 from assistant.llm.verification import AnswerChecker, CitationVerifier
 from assistant.result import Citation, Turn
 from assistant.retrieval import Ranking
 from assistant.settings import LLMSettings
 from index.document import Document
-from prompts.llm import (
-    AnswerPrompt,
-    Rendered,
-    RewritePrompt,
-    load_answer_prompt,
-    load_rewrite_prompt,
-)
+from prompts.llm import AnswerPrompt, RewritePrompt, load_answer_prompt, load_rewrite_prompt
 from prompts.messages import MessageBook
 
 if TYPE_CHECKING:
@@ -102,7 +96,7 @@ class GenerativeAnswerer:
             return None
         rendered = self._rewrite_prompt.render(question, turns)
         try:
-            raw = self._client.invoke(self._to_messages(rendered))
+            raw = self._client.invoke(chat_messages(rendered))
         except LLMError as error:
             _log.warning("follow-up rewrite failed (%s): %s", error.fault.kind, error.fault.detail)
             return None
@@ -120,13 +114,7 @@ class GenerativeAnswerer:
         paragraphs = [(n, self._document.paragraph(n).text) for n in given]
         rendered = self._answer_prompt.render(question, language, paragraphs, abstain)
         checker = AnswerChecker(self._verifier, language, given, abstain)
-        return given, checker, self._to_messages(rendered)
-
-    @staticmethod
-    def _to_messages(rendered: Rendered) -> list[BaseMessage]:
-        from langchain_core.messages import HumanMessage, SystemMessage
-
-        return [SystemMessage(content=rendered.system), HumanMessage(content=rendered.user)]
+        return given, checker, chat_messages(rendered)
 
     def _stream(
         self, holder: AnswerStream, question: str, language: str, ranking: Ranking

@@ -18,12 +18,13 @@ from pydantic import SecretStr
 
 from assistant.answering import FaultKind
 from assistant.settings import LLMSettings
+from prompts.llm import Rendered
 
 if TYPE_CHECKING:
     import httpx
     from langchain_core.messages import BaseMessage, BaseMessageChunk
 
-__all__ = ["ChatClient", "Fault", "LLMError", "classify"]
+__all__ = ["ChatClient", "Fault", "LLMError", "chat_messages", "classify"]
 
 _log = logging.getLogger(__name__)
 _RETRYABLE: frozenset[FaultKind] = frozenset(
@@ -46,6 +47,13 @@ class LLMError(Exception):
     def __init__(self, fault: Fault) -> None:
         super().__init__(f"{fault.kind}: {fault.detail}")
         self.fault = fault
+
+
+def chat_messages(rendered: Rendered) -> list[BaseMessage]:
+    """A rendered prompt as the model's messages: the rules as system, the data as user."""
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    return [SystemMessage(content=rendered.system), HumanMessage(content=rendered.user)]
 
 
 def classify(error: BaseException, attempts: int = 1) -> Fault | None:

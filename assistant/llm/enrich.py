@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from assistant.llm.client import ChatClient
+from assistant.llm.client import ChatClient, chat_messages
 from assistant.text import detect_language, has_surrogate
 from index.document import Document
 from index.enrichment import ParagraphQuestion
@@ -51,15 +51,11 @@ def enrich(
     Raises:
         LLMError: the model could not be reached or gave no usable reply.
     """
-    from langchain_core.messages import HumanMessage, SystemMessage
-
     prompt = prompt or load_enrich_prompt()
     questions: list[ParagraphQuestion] = []
     for done, paragraph in enumerate(document.paragraphs, 1):
         rendered = prompt.render(paragraph.number, paragraph.text, per_paragraph, languages)
-        reply = client.invoke(
-            [SystemMessage(content=rendered.system), HumanMessage(content=rendered.user)]
-        )
+        reply = client.invoke(chat_messages(rendered))
         questions += _questions(reply, paragraph.number)
         if progress:
             progress(done, len(document.paragraphs))
