@@ -215,14 +215,14 @@ class ParagraphIndex:
             ids.append(f"q{number}")
             texts.append(question.question)
             metadatas.append({"paragraph": question.paragraph, "sentence": QUESTION})
-        for number, instruction in enumerate(enrichment.instructions):
-            ids.append(f"i{number}")
-            texts.append(instruction.text)
-            metadatas.append({"paragraph": -1, "sentence": INSTRUCTION})
-        for number, exemplar in enumerate(enrichment.offtopic):
-            ids.append(f"o{number}")
-            texts.append(exemplar.text)
-            metadatas.append({"paragraph": -1, "sentence": OFFTOPIC})
+        for prefix, kind, exemplars in (
+            ("i", INSTRUCTION, enrichment.instructions),
+            ("o", OFFTOPIC, enrichment.offtopic),
+        ):
+            for number, exemplar in enumerate(exemplars):
+                ids.append(f"{prefix}{number}")
+                texts.append(exemplar.text)
+                metadatas.append({"paragraph": -1, "sentence": kind})
         staging_name = f"{self._name}-staging"
         self._drop(staging_name)
         try:
