@@ -10,7 +10,7 @@ import contextlib
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Generator, Iterator, Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
@@ -72,7 +72,7 @@ def _answer_events(
     return _events(pieces)
 
 
-async def _events(pieces: Iterator[str | AnswerResult]) -> AsyncIterator[str]:
+async def _events(pieces: Generator[str | AnswerResult, None, None]) -> AsyncIterator[str]:
     yield _sse("status", {"stage": "retrieving"})
     try:
         while (item := await run_in_threadpool(next, pieces, None)) is not None:
@@ -89,10 +89,8 @@ async def _events(pieces: Iterator[str | AnswerResult]) -> AsyncIterator[str]:
         # The client went away: stop the model's stream and free the lock. A piece still
         # being read in a worker thread cannot be interrupted; the generator is then
         # closed when it is collected.
-        close = getattr(pieces, "close", None)
-        if close is not None:
-            with contextlib.suppress(ValueError):
-                close()
+        with contextlib.suppress(ValueError):
+            pieces.close()
 
 
 _STREAM_DOC: dict[int | str, dict[str, Any]] = {
