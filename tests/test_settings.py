@@ -12,6 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from assistant import LLMSettings, Settings, build_assistant, load_settings
+from assistant.cli import main
 from index.embedders import Embedder
 
 
@@ -32,11 +33,11 @@ def test_sections_are_read_from_their_prefixes(monkeypatch: pytest.MonkeyPatch) 
 
 def test_explicit_values_merge_into_a_section(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ASSISTANT_WEB_PORT", "8123")
-    monkeypatch.setenv("ASSISTANT_WEB_AUTH_TOKEN", "s3cret")
+    monkeypatch.setenv("ASSISTANT_WEB_AUTH_TOKEN", "s3cret-s3cret-s3cret")
     settings = load_settings(web={"port": 9000})  # what `assistant serve --port` passes
     assert settings.web.port == 9000
     assert settings.web.auth_token is not None
-    assert settings.web.auth_token.get_secret_value() == "s3cret"
+    assert settings.web.auth_token.get_secret_value() == "s3cret-s3cret-s3cret"
 
 
 @pytest.mark.parametrize(
@@ -45,6 +46,8 @@ def test_explicit_values_merge_into_a_section(monkeypatch: pytest.MonkeyPatch) -
         ("ASSISTANT_LLM_BASE_URL", "http://127.0.0.1:8000/v1", "ASSISTANT_LLM_MODEL is required"),
         ("ASSISTANT_WEB_ROOT_PATH", "assistant", "must start with '/'"),
         ("ASSISTANT_WEB_PORT", "http", "port"),
+        ("ASSISTANT_WEB_AUTH_TOKEN", "8chars!!", "(?s)auth_token.*shorter than 16 characters"),
+        ("ASSISTANT_WEB_AUTH_TOKEN", "x" * 15, "(?s)auth_token.*shorter than 16 characters"),
     ],
 )
 def test_a_bad_section_value_names_itself(
@@ -53,6 +56,28 @@ def test_a_bad_section_value_names_itself(
     monkeypatch.setenv(variable, value)
     with pytest.raises(ValidationError, match=message):
         load_settings()
+
+
+def test_a_short_basic_password_is_refused_but_16_characters_will_do(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ASSISTANT_WEB_BASIC_USER", "reader")
+    monkeypatch.setenv("ASSISTANT_WEB_BASIC_PASSWORD", "hunter2")
+    with pytest.raises(ValidationError, match="(?s)basic_password.*shorter than 16"):
+        load_settings()
+    monkeypatch.setenv("ASSISTANT_WEB_BASIC_PASSWORD", "correct-horse-16")
+    assert load_settings().web.protected
+
+
+def test_serve_refuses_a_short_token_at_start_without_echoing_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ASSISTANT_WEB_AUTH_TOKEN", "8chars!!")
+    assert main(["serve", "--port", "9"]) == 2
+    error = capsys.readouterr().err
+    assert "auth_token" in error
+    assert "shorter than 16 characters" in error
+    assert "8chars!!" not in error
 
 
 @pytest.mark.slow

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
         env_nested_max_split=1,
         extra="ignore",
         frozen=True,
+        # Errors name the setting and the reason, never its value: it may be a secret.
+        hide_input_in_errors=True,
     )
 
     document_path: Path = Field(

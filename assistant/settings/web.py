@@ -7,7 +7,9 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
-__all__ = ["WebSettings"]
+__all__ = ["MIN_SECRET_LENGTH", "WebSettings"]
+
+MIN_SECRET_LENGTH = 16  # a token or password shorter than this is refused at start
 
 _ORIGINAL_TEXT = "https://data.consilium.europa.eu/doc/document/ST-7925-2018-INIT/nl/pdf"
 
@@ -15,7 +17,7 @@ _ORIGINAL_TEXT = "https://data.consilium.europa.eu/doc/document/ST-7925-2018-INI
 class WebSettings(BaseModel):
     """How the page and the HTTP API are served, embedded and protected."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
 
     host: str = Field(default="127.0.0.1", description="Interface to listen on.")
     port: int = Field(default=7860, ge=0, le=65535, description="TCP port to listen on.")
@@ -119,6 +121,16 @@ class WebSettings(BaseModel):
         value = value.strip().rstrip("/")
         if value and not value.startswith("/"):
             raise ValueError("root_path must start with '/' (e.g. '/assistant')")
+        return value
+
+    @field_validator("auth_token", "basic_password")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"is shorter than {MIN_SECRET_LENGTH} characters: a short secret is guessed; "
+                "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(24))'"
+            )
         return value
 
     @model_validator(mode="after")
