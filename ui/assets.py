@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-__all__ = ["CHIP_SCRIPT", "CITE_INPUT", "CSS", "EXAMPLES", "LABELS", "i18n", "theme"]
+__all__ = ["CSS", "EXAMPLES", "HEAD", "LABELS", "PAGE_SCRIPT", "STATIC_PATH", "i18n", "theme"]
 
 LABELS: dict[str, dict[str, str]] = {
     "en": {
@@ -47,22 +48,11 @@ EXAMPLES: list[str] = [
     "Which incidents does the EU condemn?",
 ]
 
-# Chips live inside chat messages, which Gradio sanitises (no inline handlers), so one
-# delegated listener hands the chip's reference (its href fragment) to a hidden button's event.
-CHIP_SCRIPT = """
-() => {
-  document.addEventListener("click", (event) => {
-    const chip = event.target.closest("a.cite-chip");
-    if (!chip) return;
-    event.preventDefault();
-    event.stopPropagation();
-    window.assistantCite = (chip.getAttribute("href") || "").replace("#cite=", "");
-    document.querySelector("#cite-go")?.click();
-  }, true);
-}
-"""
-
-CITE_INPUT = "(value, language) => [window.assistantCite || value, language]"
+# The page's own script (citation chips): a file served from the app's own origin, since
+# the content security policy allows no inline or evaluated script.
+PAGE_SCRIPT = Path(__file__).with_name("static") / "page.js"
+STATIC_PATH = "/ui-static"
+HEAD = f'<script src=".{STATIC_PATH}/page.js" defer></script>'
 
 CSS = """
 #title p { font-size: 1.35em; font-weight: 700; margin: 0; }
@@ -79,7 +69,6 @@ CSS = """
 .document { max-height: 560px; overflow-y: auto; }
 .doc-paragraph { margin-bottom: .8em; line-height: 1.45; }
 .doc-paragraph .pnum { font-weight: 700; color: #123a8c; margin-right: .3em; }
-.doc-paragraph.flash { background: #fff3c4; }
 """
 
 

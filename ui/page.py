@@ -11,7 +11,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from assistant import AnswerResult, Paragraph, QuestionError, Turn, WebSettings
-from ui.assets import CHIP_SCRIPT, CITE_INPUT, CSS, EXAMPLES, i18n, theme
+from ui.assets import CSS, EXAMPLES, HEAD, i18n, theme
 from ui.render import (
     answer_html,
     document_html,
@@ -69,7 +69,7 @@ class ChatPage:
         return {
             "theme": theme(),
             "css": CSS,
-            "js": CHIP_SCRIPT,
+            "head": HEAD,
             "i18n": self._i18n,
             "footer_links": ["api", "settings"],
             "run_history": False,
@@ -110,9 +110,13 @@ class ChatPage:
                     self.details = gr.JSON(elem_id="details")
             with gr.Column(scale=2), gr.Tabs(selected="paragraph") as self.tabs:
                 with gr.Tab(t("paragraph_tab"), id="paragraph"):
-                    self.pane = gr.HTML(t("pane_hint"), elem_id="paragraph-pane")
+                    # Markdown (sanitised HTML), not gr.HTML: that one compiles templates with
+                    # eval, which the page's content security policy refuses.
+                    self.pane = gr.Markdown(
+                        t("pane_hint"), elem_id="paragraph-pane", sanitize_html=True
+                    )
                 with gr.Tab(t("document_tab"), id="document"):
-                    self.document = gr.HTML(elem_id="document-pane")
+                    self.document = gr.Markdown(elem_id="document-pane", sanitize_html=True)
         self.turns = gr.State([])
         self.language = gr.State("nl")
         self.cite = gr.Textbox(visible="hidden", elem_id="cite-target")
@@ -131,7 +135,6 @@ class ChatPage:
             self.show_paragraph,
             [self.cite, self.language],
             [self.pane, self.tabs],
-            js=CITE_INPUT,
             api_name="show_paragraph",
         )
         blocks.load(self.show_document, None, [self.document], api_visibility="private")
@@ -194,8 +197,9 @@ class ChatPage:
         try:
             number, spans = parse_cite(reference)
             paragraph = self._port().paragraph(number)
-        except (ValueError, KeyError) as exc:
-            raise gr.Error(str(exc.args[0] if exc.args else exc)) from None
+        except (ValueError, KeyError) as exc:  # a bad reference: the client's error, no traceback
+            message = str(exc.args[0] if exc.args else exc)
+            raise gr.Error(message, print_exception=False) from None
         return paragraph_html(paragraph, spans, language), gr.Tabs(selected="paragraph")
 
     def show_document(self) -> str:
@@ -209,5 +213,5 @@ class ChatPage:
 
         try:
             return self._service()
-        except RuntimeError as exc:
-            raise gr.Error(str(exc)) from None
+        except RuntimeError as exc:  # still loading, or failed to: said on the page and logged
+            raise gr.Error(str(exc), print_exception=False) from None

@@ -134,7 +134,8 @@ def paragraph_html(
     )
     body = _highlighted(paragraph.text, spans, labels["cited"])
     return (
-        f'<article class="paragraph-view" data-paragraph="{paragraph.number}">'
+        # The number as a class: the page's sanitiser keeps classes, not data- attributes.
+        f'<article class="paragraph-view paragraph-{paragraph.number}">'
         f"<h3>§{paragraph.number} · {heading}</h3><p>{body}</p></article>"
     )
 
@@ -142,7 +143,7 @@ def paragraph_html(
 def document_html(paragraphs: Iterable[Paragraph], title: str, original_url: str) -> str:
     """The whole cleaned document with its paragraph numbers and a link to the original."""
     sections = "".join(
-        f'<section class="doc-paragraph" id="doc-p{p.number}">'
+        f'<section class="doc-paragraph doc-p{p.number}">'
         f'<span class="pnum">§{p.number}</span> {escape(p.text)}</section>'
         for p in paragraphs
     )
