@@ -4,7 +4,9 @@ with access control on: the deployment an intranet would run."""
 from __future__ import annotations
 
 import shutil
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,7 +21,7 @@ pytestmark = [
     pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="needs Debian's chromium"),
 ]
 
-TOKEN = "browser-token"
+TOKEN = "browser-token-0123456789"
 WANNACRY = "Wat veroordeelt de EU met klem?"
 ARTIFACTS = REPO / "artifacts"
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
@@ -50,8 +52,19 @@ class Visit:
         self.context = browser.new_context(locale="nl-NL", viewport={"width": 1400, "height": 1000})
         self.page = self.context.new_page()
         self.requests: list[str] = []
-        self.page.on("request", lambda request: self.requests.append(request.url))
+        self.referers: list[str] = []
+        self.console: list[str] = []  # errors and warnings, CSP violations among them
+        self.page.on("request", self._record)
+        self.page.on(
+            "console",
+            lambda m: self.console.append(m.text) if m.type in ("error", "warning") else None,
+        )
+        self.page.on("pageerror", lambda error: self.console.append(str(error)))
         self.url = url
+
+    def _record(self, request: Any) -> None:
+        self.requests.append(request.url)
+        self.referers.append(request.headers.get("referer", ""))
 
     def open(self, token: str | None = TOKEN) -> Any:
         response = self.page.goto(self.url + "/" + (f"?token={token}" if token else ""))
@@ -87,7 +100,7 @@ def test_wannacry_answer_chip_opens_paragraph_4_highlighted(visit: Visit) -> Non
     assert "WannaCry" in bot.inner_text()
 
     chip.click()
-    pane = visit.page.locator('#paragraph-pane article[data-paragraph="4"]')
+    pane = visit.page.locator("#paragraph-pane article.paragraph-4")
     pane.wait_for(timeout=15_000)
     marked = pane.locator("mark.cited")
     assert marked.count() >= 1
@@ -120,7 +133,7 @@ def test_off_topic_question_shows_the_abstention_distinctly(visit: Visit) -> Non
     suggested = abstention.locator("a.cite-chip")
     assert suggested.count() >= 1
     suggested.first.click()
-    visit.page.locator("#paragraph-pane article[data-paragraph]").wait_for(timeout=15_000)
+    visit.page.locator("#paragraph-pane article.paragraph-view").wait_for(timeout=15_000)
     ARTIFACTS.mkdir(exist_ok=True)
     visit.page.screenshot(path=str(ARTIFACTS / "abstained.png"), full_page=True)
 
@@ -140,7 +153,7 @@ def test_document_pane_has_every_paragraph_and_the_original_link(visit: Visit) -
     document = visit.page.locator("#document-pane .document")
     document.wait_for(timeout=15_000)
     assert document.locator(".doc-paragraph").count() == 8
-    assert "§4" in document.locator("#doc-p4").inner_text()
+    assert "§4" in document.locator(".doc-p4").inner_text()
     assert "consilium.europa.eu" in document.locator(".original a").get_attribute("href")
 
 
@@ -158,3 +171,102 @@ def test_page_refuses_a_browser_without_credentials(visit: Visit) -> None:
     response = visit.open(token=None)
     assert response.status == 401
     assert "authentication required" in visit.page.content()
+
+
+def test_the_page_works_under_its_content_security_policy(visit: Visit) -> None:
+    response = visit.open()
+    policy = response.headers["content-security-policy"]
+    script = next(d for d in policy.split("; ") if d.startswith("script-src"))
+    assert "'unsafe-inline'" not in script
+    assert "'unsafe-eval'" not in script
+    assert "connect-src 'self'" in policy
+    visit.ask(WANNACRY).locator('a.cite-chip[href^="#cite=4:"]').click()
+    visit.page.locator("#paragraph-pane article.paragraph-4 mark.cited").wait_for(timeout=15_000)
+    blocked = [m for m in visit.console if "Content Security Policy" in m or "EvalError" in m]
+    assert blocked == []
+
+
+def test_after_sign_in_the_token_is_in_no_url_referer_or_log(
+    visit: Visit, deployment: Deployment
+) -> None:
+    visit.open()
+    assert TOKEN not in visit.page.url
+    visit.ask(WANNACRY)
+    assert len(visit.requests) > 10
+    later = visit.requests[1:]  # after the sign-in link itself
+    assert [u for u in later if TOKEN in u] == []
+    assert [r for r in visit.referers if TOKEN in r] == []
+    assert TOKEN not in deployment.server.log.read_text()
+    cookies = visit.context.cookies()
+    session = next(c for c in cookies if c["name"] == "assistant_session")
+    assert TOKEN not in session["value"]
+    assert session["httpOnly"]
+    assert session["sameSite"] == "Lax"
+
+
+ATTACK = """async (target) => {
+  const out = {};
+  for (const path of ["/config", "/gradio_api/info", "/api/paragraphs/4"]) {
+    try {
+      const response = await fetch(target + path, {credentials: "include"});
+      out[path] = "read " + response.status + ": " + (await response.text()).slice(0, 40);
+    } catch (error) {
+      out[path] = "blocked";
+    }
+  }
+  const form = new FormData();
+  form.append("files", new Blob(["planted"]), "planted.txt");
+  // Sent whatever the answer; an opaque answer is not for the page to read (nor may it be:
+  // Chromium fails a no-cors fetch whose answer is JSON), the server's status tells.
+  const sent = {credentials: "include", mode: "no-cors", method: "POST"};
+  await fetch(target + "/gradio_api/upload", {...sent, body: form}).catch(() => null);
+  await fetch(target + "/gradio_api/queue/join", {...sent, body: "{}"}).catch(() => null);
+  return out;
+}"""
+
+
+@pytest.fixture
+def other_origin() -> Iterator[str]:
+    """A page server on another loopback port: the same site (cookies ignore ports), another
+    origin, and a real one (Chromium refuses requests to loopback from a page it did not
+    get from a local address)."""
+
+    class Page(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = b"<!doctype html><p>another site</p>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def test_another_loopback_origin_cannot_read_or_upload_with_the_user_cookie(
+    visit: Visit, other_origin: str, deployment: Deployment
+) -> None:
+    visit.open()  # signed in: the browser holds the session cookie
+    attacker = visit.context.new_page()
+    statuses: dict[str, int] = {}
+    attacker.on("response", lambda r: statuses.setdefault(urlsplit(r.url).path, r.status))
+    attacker.goto(f"{other_origin}/attack.html")
+    read = attacker.evaluate(ATTACK, visit.url)
+    assert read == {p: "blocked" for p in ("/config", "/gradio_api/info", "/api/paragraphs/4")}
+    assert deployment.proxy is not None  # it saw what the browser sent
+    sent = deployment.proxy.log.read_text().splitlines()
+    for path in ("/assistant/gradio_api/upload", "/assistant/gradio_api/queue/join"):
+        assert f"POST {path} cookies=assistant_session" in sent  # the cookie went along ...
+        assert statuses[path] == 403  # ... and was refused all the same
+    assert "GET /assistant/config cookies=assistant_session" in sent

@@ -227,7 +227,7 @@ def test_a_one_megabyte_body_is_413(api: httpx.Client, body: bytes | str) -> Non
     _count("1 MB body")
     response = api.post("/api/ask", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 413
-    assert "larger than the limit of 262144 bytes" in response.json()["detail"]
+    assert "larger than the limit of 524288 bytes" in response.json()["detail"]
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: counted as it arrives
         data = body.encode() if isinstance(body, str) else body
@@ -256,6 +256,58 @@ def test_unreadable_bodies_say_why(api: httpx.Client, body: bytes, message: str)
     response = api.post("/api/ask", content=body, headers={"content-type": "application/json"})
     _refused_cleanly(response)
     assert message in response.json()["detail"]
+
+
+SESSIONS = st.one_of(st.text(max_size=80), st.from_regex(r"[a-z0-9]{1,12}", fullmatch=True))
+
+
+@pytest.mark.server
+@pytest.mark.slow
+def test_gradio_routes_answer_anything_with_a_run_or_a_short_4xx(api: httpx.Client) -> None:
+    # Like the API above, Gradio's routes the page uses (the rest are closed: 404): calls in
+    # the page's shape with any inputs, any JSON, any session, any path under Gradio's prefix.
+    events = [(d["id"], len(d["inputs"])) for d in api.get("/config").json()["dependencies"]]
+    calls = st.one_of(
+        JSON,
+        st.builds(
+            lambda event, data, session: {"data": data[: event[1]], "fn_index": event[0],
+                                          "session_hash": session},
+            st.sampled_from(events),
+            st.lists(JSON, min_size=4, max_size=4) | st.just(["x", [], None, None]),
+            SESSIONS,
+        ),
+    )  # fmt: skip
+
+    def short_refusal(response: httpx.Response) -> None:
+        _refused_cleanly(response)
+        assert len(response.content) < 2000
+
+    @CHEAP
+    @given(body=calls, session=SESSIONS, path=st.text(max_size=40))
+    def check(body: Any, session: str, path: str) -> None:
+        _count("gradio routes")
+        joined = api.post("/gradio_api/queue/join", json=body)
+        if joined.status_code != 200:
+            short_refusal(joined)
+        else:  # a run: its stream ends (a hang fails the test, the client has a timeout)
+            params = {"session_hash": body["session_hash"]}
+            with api.stream("GET", "/gradio_api/queue/data", params=params) as stream:
+                assert stream.status_code == 200
+                for line in stream.iter_lines():  # it ends, or a read times out and fails
+                    if re.search(r'"msg": ?"(process_completed|close_stream)"', line):
+                        break
+        # A session that joined earlier streams on (heartbeats): only its status is read.
+        with api.stream("GET", "/gradio_api/queue/data", params={"session_hash": session}) as data:
+            if data.status_code != 200:
+                data.read()
+                short_refusal(data)
+        with api.stream("GET", "/gradio_api/heartbeat/" + quote(session, safe="")) as beat:
+            assert beat.status_code < 500
+        other = api.post("/gradio_api/" + quote(path, safe="/"), content=b"{}")
+        assert other.status_code < 500
+
+    check()
+    _still_answers(api)
 
 
 @pytest.mark.server

@@ -49,9 +49,10 @@ SURFACE: dict[str, set[str]] = {
     },
     "ui": {"AssistantPort", "ChatPage"},
     "ui.web": {
-        "AccessControl", "AskRequest", "BodyLimit", "LocalFilesOnly", "RateLimit",
-        "RelativePageLinks", "RequestLog", "SecurityHeaders", "ServiceHolder", "SharedService",
-        "TokenBuckets", "configure_logging", "create_app", "router", "serve",
+        "AccessControl", "AskRequest", "BodyLimit", "CrossOrigin", "GradioRoutes", "HeadLimit",
+        "LocalFilesOnly", "PageHtml", "RateLimit", "RequestLog", "SecurityHeaders",
+        "ServiceHolder", "Sessions", "SharedService", "TokenBuckets", "configure_logging",
+        "create_app", "router", "serve",
     },
 }  # fmt: skip
 

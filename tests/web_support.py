@@ -307,6 +307,11 @@ def _proxy_app(upstream: str, prefix: str) -> Any:
             if not message.get("more_body"):
                 break
         headers = [(k, v) for k, v in scope["headers"] if k.lower() not in _HOP]
+        # One line a request, for tests to see what a browser sent: the path without its
+        # query (it may hold a token) and the names of the cookies, never their values.
+        sent = b"; ".join(v for k, v in scope["headers"] if k.lower() == b"cookie").decode()
+        names = sorted({part.split("=", 1)[0].strip() for part in sent.split(";") if "=" in part})
+        print(f"{scope['method']} {path} cookies={','.join(names)}", flush=True)
         host = dict(scope["headers"]).get(b"host", b"127.0.0.1")
         headers += [
             (b"x-forwarded-host", host),

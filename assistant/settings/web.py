@@ -31,8 +31,9 @@ class WebSettings(BaseModel):
     auth_token: SecretStr | None = Field(
         default=None,
         description=(
-            "Shared token required on every route but /healthz: 'Authorization: Bearer <token>', "
-            "or '?token=<token>' once in a page URL (then kept in a cookie)."
+            "Shared token required on every route but /healthz, at least 16 characters: "
+            "'Authorization: Bearer <token>', or '?token=<token>' once in a page's link, which "
+            "signs the browser in (a signed session cookie) and redirects to the page without it."
         ),
     )
     basic_user: str | None = Field(
@@ -50,7 +51,10 @@ class WebSettings(BaseModel):
     )
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
-        description="Origins whose scripts may call the API (CORS), comma-separated; '*' for any.",
+        description=(
+            "Origins whose scripts may call the app (CORS, without cookies: they send the token), "
+            "comma-separated; '*' for any. Any other origin's requests are refused (403)."
+        ),
     )
     language: Literal["auto", "nl", "en"] = Field(
         default="auto",
@@ -64,8 +68,9 @@ class WebSettings(BaseModel):
         default=120,
         ge=0,
         description=(
-            "Requests per minute one client may send to the API and Gradio's queue (a token "
-            "bucket: this many at once, then refilled evenly); 0 turns the limit off."
+            "Requests per minute one client may send to the API or as any POST, Gradio's "
+            "included (a token bucket: this many at once, then refilled evenly); every other "
+            "request (the page and its assets) may come ten times as often; 0 turns limits off."
         ),
     )
     trust_proxy: bool = Field(
@@ -76,9 +81,32 @@ class WebSettings(BaseModel):
         ),
     )
     max_body_bytes: int = Field(
-        default=262_144,
+        default=524_288,
         ge=1024,
-        description="Largest request body the API accepts, in bytes (413 above it).",
+        description="Largest request body any route accepts, Gradio's included (413 above).",
+    )
+    session_hours: int = Field(
+        default=12,
+        ge=1,
+        le=24 * 30,
+        description=(
+            "How long a browser stays signed in after '?token=' (its signed session cookie); "
+            "changing the token ends every session at once."
+        ),
+    )
+    max_header_bytes: int = Field(
+        default=32_768,
+        ge=4096,
+        description="Largest request head (request line and headers) read, in bytes (400 above).",
+    )
+    request_timeout_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        le=600,
+        description=(
+            "Time a client has to send a request's head, and again its body; a connection "
+            "that trickles them is closed (the head) or answered 408 (the body)."
+        ),
     )
     chat_concurrency: int = Field(
         default=8,

@@ -20,11 +20,15 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
 
 from assistant import AssistantService, IndexError_, Settings, WebSettings, build_assistant
-from ui.web.guards import AccessControl, BodyLimit, RateLimit
+from ui.assets import PAGE_SCRIPT, STATIC_PATH
+from ui.web.gradio_routes import GradioQueueCheck, GradioRoutes
+from ui.web.guards import AccessControl, BodyLimit, HeadLimit, RateLimit
+from ui.web.headers import PageHtml, SecurityHeaders
 from ui.web.holder import ServiceHolder
-from ui.web.middleware import LocalFilesOnly, RelativePageLinks, RequestLog, SecurityHeaders
+from ui.web.middleware import CrossOrigin, LocalFilesOnly, RequestLog
 from ui.web.routes import router
 
 __all__ = ["create_app"]
@@ -106,40 +110,51 @@ def create_app(
     app.add_exception_handler(IndexError_, _index_unavailable)
     app.include_router(router)
     page = ChatPage(lambda: holder.get(wait=120.0), web)
-    gr.mount_gradio_app(app, page.build(), path="/", **page.mount_options())
+    # The page's own script, mounted before the page so "/" does not shadow it.
+    app.mount(STATIC_PATH, StaticFiles(directory=PAGE_SCRIPT.parent), name="ui-static")
+    blocks = page.build()
+    gr.mount_gradio_app(app, blocks, path="/", **page.mount_options())
     app.state.end_streams = _stream_ender(app)
-    _wrap(app, web)
+    _wrap(app, web, blocks)
     return app
 
 
-def _wrap(app: FastAPI, web: WebSettings) -> None:
+def _wrap(app: FastAPI, web: WebSettings, blocks: Any) -> None:
     """Add the middleware, after the page's mount so it wraps the API and every Gradio route.
 
-    The last added is the outermost: CORS answers preflights before the rate limit counts
-    them and access control asks for credentials (browsers send none with a preflight); the
-    rate limit counts refused credentials too (it slows guessing); every response, refusals
-    included, gets its request id and access line.
+    The last added is the outermost: other origins are refused before anything else runs;
+    CORS answers the configured origins' preflights before the rate limit counts them and
+    access control asks for credentials (browsers send none with a preflight); the rate
+    limit counts refused credentials too (it slows guessing); only then are Gradio's unused
+    routes closed, so a request without credentials learns nothing of them. Every response,
+    refusals included, gets the security headers, its request id and its access line.
     """
-    app.add_middleware(BodyLimit, max_bytes=web.max_body_bytes)
+    from fastapi.middleware.cors import CORSMiddleware
+
+    app.add_middleware(GradioQueueCheck, blocks=blocks)
+    app.add_middleware(BodyLimit, max_bytes=web.max_body_bytes, timeout=web.request_timeout_seconds)
+    app.add_middleware(GradioRoutes)
     if web.protected:
         app.add_middleware(AccessControl, web=web)
     if web.rate_limit_per_minute:
         app.add_middleware(
             RateLimit, per_minute=web.rate_limit_per_minute, trust_proxy=web.trust_proxy
         )
-    if web.cors_origins:
-        from fastapi.middleware.cors import CORSMiddleware
-
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=web.cors_origins,
-            allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
-            expose_headers=["X-Request-ID", "Retry-After"],
-            allow_credentials="*" not in web.cors_origins,
-        )
+    # Always present, even with no origin allowed: Gradio then leaves CORS to it instead of
+    # echoing any Origin with credentials. Credentials are never allowed: another site's
+    # script calls with the token in its Authorization header, never with the user's cookie.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=web.cors_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["Authorization", "Content-Type", "X-Request-ID"],
+        expose_headers=["X-Request-ID", "Retry-After"],
+        allow_credentials=False,
+    )
+    app.add_middleware(CrossOrigin, allowed=web.cors_origins, trust_proxy=web.trust_proxy)
+    app.add_middleware(HeadLimit, max_bytes=web.max_header_bytes)
     app.add_middleware(LocalFilesOnly)
-    app.add_middleware(RelativePageLinks)
+    app.add_middleware(PageHtml, frame_ancestors=web.frame_ancestors)
     app.add_middleware(SecurityHeaders, frame_ancestors=web.frame_ancestors)
     app.add_middleware(RequestLog, log_questions=web.log_questions)
 

@@ -6,6 +6,7 @@ and every route of the mounted Gradio app alike.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hmac
@@ -13,21 +14,19 @@ import math
 import time
 from collections.abc import Callable
 
-from fastapi.responses import JSONResponse
-from starlette.datastructures import Headers, MutableHeaders, QueryParams
+from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import Headers, QueryParams
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant import WebSettings
 from ui.web.middleware import API_PREFIX, route_path
+from ui.web.sessions import Sessions, without_token
 
-__all__ = ["AccessControl", "BodyLimit", "RateLimit", "TokenBuckets"]
+__all__ = ["AccessControl", "BodyLimit", "HeadLimit", "RateLimit", "TokenBuckets"]
 
-_COOKIE = "assistant_token"
 _OPEN_PATHS = frozenset({"/healthz"})  # probes of load balancers carry no credentials
-# Gradio's routes that run the assistant: its queue and its HTTP API (POST only; the GETs
-# that follow stream the result of a request already counted).
-_GRADIO_RUNS = ("/gradio_api/queue/join", "/gradio_api/call/", "/gradio_api/run/")
+_PAGE_MULTIPLIER = 10  # the page and its assets: ~75 requests a load, none runs the assistant
 
 
 class TokenBuckets:
@@ -73,7 +72,11 @@ class TokenBuckets:
 
 
 class RateLimit:
-    """Answers 429 with Retry-After to a client past its rate on the API and Gradio's runs.
+    """Answers 429 with Retry-After to a client past its rate, on every route but /healthz.
+
+    Requests that run the assistant or change anything (the API, any POST) share one
+    bucket of ``per_minute``; the rest (the page, its assets, Gradio's streams) another,
+    ten times larger, so loading the page never uses up the questions.
 
     The client is the connection's address, or with ``trust_proxy`` the first hop of
     X-Forwarded-For (which only a trusted reverse proxy may set).
@@ -91,19 +94,24 @@ class RateLimit:
         self._per_minute = per_minute
         self._trust_proxy = trust_proxy
         self.buckets = TokenBuckets(per_minute, per_minute / 60, clock=clock)
+        page = per_minute * _PAGE_MULTIPLIER
+        self.page_buckets = TokenBuckets(page, page / 60, clock=clock)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _limited(scope):
+        if scope["type"] != "http" or route_path(scope) in _OPEN_PATHS:
             await self.app(scope, receive, send)
             return
-        wait = self.buckets.take(self._client(scope))
+        runs = _runs(scope)
+        buckets = self.buckets if runs else self.page_buckets
+        wait = buckets.take(self._client(scope))
         if not wait:
             await self.app(scope, receive, send)
             return
         retry = max(1, math.ceil(wait))
+        limit = self._per_minute * (1 if runs else _PAGE_MULTIPLIER)
         response = JSONResponse(
             {
-                "detail": f"too many requests: the limit is {self._per_minute} a minute "
+                "detail": f"too many requests: the limit is {limit} a minute "
                 f"per client; retry in {retry} s"
             },
             status_code=429,
@@ -126,15 +134,17 @@ class _BodyTooLarge(HTTPException):
 
 
 class BodyLimit:
-    """Refuses API request bodies over ``max_bytes`` with 413, declared or streamed."""
+    """Refuses request bodies over ``max_bytes`` with 413, declared or streamed, and bodies
+    that take longer than ``timeout`` seconds to arrive with 408, on every route."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float = 20.0) -> None:
         self.app = app
         self._max = max_bytes
+        self._timeout = timeout
         self._detail = f"the request body is larger than the limit of {max_bytes} bytes"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not route_path(scope).startswith(API_PREFIX):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         declared = Headers(scope=scope).get("content-length", "")
@@ -142,31 +152,87 @@ class BodyLimit:
             await JSONResponse({"detail": self._detail}, 413)(scope, receive, send)
             return
         received = 0
+        deadline: float | None = None
+        ended = False
 
         async def receiving() -> Message:
-            nonlocal received
-            message = await receive()
+            nonlocal received, deadline, ended
+            if ended:  # the body is in: what follows is a disconnect, however late
+                return await receive()
+            loop = asyncio.get_running_loop()
+            deadline = deadline or loop.time() + self._timeout
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise _SlowBody(
+                    408, f"the request body did not arrive within {self._timeout:g} s"
+                ) from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self._max:  # a chunked body, without a Content-Length
                     raise _BodyTooLarge(413, self._detail)
+                ended = not message.get("more_body", False)
             return message
 
-        # FastAPI turns the exception raised while it reads the body into a JSON 413.
+        # FastAPI (the API's and Gradio's alike) turns the HTTPException raised while it
+        # reads the body into a JSON response with its status.
         await self.app(scope, receiving, send)
 
 
-# Gradio's file route also fetches a URL given as the "file" (refusing only loopback
-# and private addresses): from an intranet server that is a way out to the internet.
-class AccessControl:
-    """Refuses every request but /healthz without the shared token or basic credentials.
+class _SlowBody(HTTPException):
+    pass
 
-    Secrets are compared in constant time and never logged or echoed back.
+
+class HeadLimit:
+    """Refuses a request whose head (request line and headers) is over ``max_bytes`` (431).
+
+    The server's parser (h11) refuses a larger head that arrives in pieces, before it is
+    held in memory; one that arrives in a single read is complete before it can, so the
+    limit is applied again here, to every request alike.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self._max = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        size = len(scope.get("raw_path", b"")) + len(scope.get("query_string", b""))
+        size += sum(len(name) + len(value) + 4 for name, value in scope.get("headers", ()))
+        if size <= self._max:
+            await self.app(scope, receive, send)
+            return
+        response = JSONResponse(
+            {"detail": f"the request's headers are larger than the limit of {self._max} bytes"},
+            status_code=431,
+        )
+        await response(scope, receive, send)
+
+
+class AccessControl:
+    """Refuses every request but /healthz without the shared token, a session or basic
+    credentials.
+
+    ``?token=`` on a GET signs the browser in: a signed session cookie and a redirect to the
+    same address without the token. Secrets are compared in constant time and never logged
+    or echoed back.
     """
 
     def __init__(self, app: ASGIApp, web: WebSettings) -> None:
         self.app = app
         self._token = web.auth_token.get_secret_value() if web.auth_token else None
+        self._sessions = (
+            Sessions(
+                self._token,
+                max_age_seconds=web.session_hours * 3600,
+                cross_site=bool(web.frame_ancestors),
+            )
+            if self._token
+            else None
+        )
         self._basic = (
             (web.basic_user or "", web.basic_password.get_secret_value())
             if web.basic_password
@@ -178,28 +244,48 @@ class AccessControl:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        query_token = QueryParams(scope.get("query_string", b"")).get("token")
+        if query_token is not None:
+            await self._sign_in(scope, query_token)(scope, receive, send)
+            return
         if self._allowed(headers):
             await self.app(scope, receive, send)
             return
-        query_token = QueryParams(scope.get("query_string", b"")).get("token")
-        if self._token and query_token and _same(query_token, self._token):
-            await self.app(scope, receive, self._setting_cookie(scope, send))
-            return
+        await self._refusal()(scope, receive, send)
+
+    def _sign_in(self, scope: Scope, token: str) -> Response:
+        """Sign-in by link: a session cookie and a redirect to the address without the token."""
+        if self._sessions is None or self._token is None or not _same(token, self._token):
+            return self._refusal()
+        if scope.get("method") not in ("GET", "HEAD"):
+            return JSONResponse(
+                {"detail": "a token in the address only signs a browser in (GET); "
+                 "send it as 'Authorization: Bearer <token>'"},
+                status_code=400,
+            )  # fmt: skip
+        return Response(
+            status_code=303,
+            headers={
+                "Location": without_token(scope),
+                "Set-Cookie": self._sessions.set_cookie(scope),
+                "Cache-Control": "no-store",
+            },
+        )
+
+    def _refusal(self) -> Response:
         challenge = 'Basic realm="assistant"' if self._basic else 'Bearer realm="assistant"'
-        response = JSONResponse(
+        return JSONResponse(
             {"detail": "authentication required: send the shared token or basic credentials"},
             status_code=401,
             headers={"WWW-Authenticate": challenge},
         )
-        await response(scope, receive, send)
 
     def _allowed(self, headers: Headers) -> bool:
         scheme, _, value = headers.get("authorization", "").partition(" ")
-        if self._token:
-            cookie = _cookies(headers.get("cookie", "")).get(_COOKIE, "")
-            for candidate in (value if scheme.lower() == "bearer" else "", cookie):
-                if candidate and _same(candidate, self._token):
-                    return True
+        if self._token and scheme.lower() == "bearer" and value and _same(value, self._token):
+            return True
+        if self._sessions is not None and self._sessions.from_headers(headers):
+            return True
         if self._basic and scheme.lower() == "basic":
             try:
                 user, _, password = base64.b64decode(value).decode("utf-8").partition(":")
@@ -209,20 +295,6 @@ class AccessControl:
             return _same(user, self._basic[0]) & _same(password, self._basic[1])
         return False
 
-    def _setting_cookie(self, scope: Scope, send: Send) -> Send:
-        secure = scope.get("scheme") in ("https", "wss")
-        path = scope.get("root_path") or "/"
-        cookie = f"{_COOKIE}={self._token}; Path={path}; HttpOnly; " + (
-            "SameSite=None; Secure" if secure else "SameSite=Lax"
-        )
-
-        async def sending(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                MutableHeaders(scope=message).append("set-cookie", cookie)
-            await send(message)
-
-        return sending
-
 
 def _same(given: str, secret: str) -> bool:
     """Constant-time equality; as bytes, since ``compare_digest`` refuses non-ASCII text."""
@@ -231,13 +303,10 @@ def _same(given: str, secret: str) -> bool:
     )
 
 
-def _limited(scope: Scope) -> bool:
-    path = route_path(scope)
-    return path.startswith(API_PREFIX) or (
-        scope.get("method") == "POST" and path.startswith(_GRADIO_RUNS)
+def _runs(scope: Scope) -> bool:
+    """Whether a request may run the assistant or change something: the API, any POST."""
+    return route_path(scope).startswith(API_PREFIX) or scope.get("method") not in (
+        "GET",
+        "HEAD",
+        "OPTIONS",
     )
-
-
-def _cookies(header: str) -> dict[str, str]:
-    pairs = (part.strip().partition("=") for part in header.split(";"))
-    return {name: value for name, _, value in pairs if name}

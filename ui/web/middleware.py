@@ -1,5 +1,6 @@
 """Pure-ASGI middleware of the web app: request ids and access logs, local files only,
-security headers, page links (the guards that refuse requests are in ``ui.web.guards``).
+the same-origin rule (credentials, rates and sizes are in ``ui.web.guards``; response
+headers and the page's HTML in ``ui.web.headers``).
 
 Pure ASGI rather than ``BaseHTTPMiddleware``, so they wrap streamed responses, websockets
 and every route of the mounted Gradio app alike.
@@ -20,17 +21,12 @@ from ui.web.logs import ACCESS, request_context, request_id_from
 
 __all__ = [
     "API_PREFIX",
+    "CrossOrigin",
     "LocalFilesOnly",
-    "RelativePageLinks",
     "RequestLog",
-    "SecurityHeaders",
     "route_path",
 ]
 
-_ROOT_LINK = b'<link rel="manifest" href="/manifest.json" />'
-_RELATIVE_LINKS = (
-    b'<link rel="manifest" href="./manifest.json" /><link rel="icon" href="./favicon.ico" />'
-)
 API_PREFIX = "/api/"
 
 
@@ -109,66 +105,51 @@ class LocalFilesOnly:
         await self.app(scope, receive, send)
 
 
-class SecurityHeaders:
-    """Says who may frame the page (CSP frame-ancestors) and hardens every response."""
+class CrossOrigin:
+    """Refuses (403) a browser's request sent from another origin than the app's own, unless
+    that origin is among the configured CORS origins.
 
-    def __init__(self, app: ASGIApp, frame_ancestors: Sequence[str]) -> None:
-        self.app = app
-        self._csp = "frame-ancestors " + " ".join(["'self'", *frame_ancestors])
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def sending(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                del headers["x-frame-options"]  # superseded by frame-ancestors
-                headers["content-security-policy"] = self._csp
-                headers["x-content-type-options"] = "nosniff"
-                headers["referrer-policy"] = "same-origin"
-            await send(message)
-
-        await self.app(scope, receive, sending)
-
-
-class RelativePageLinks:
-    """Keeps the page's own requests under a path prefix.
-
-    Gradio's page links ``/manifest.json`` and has no icon link (so the browser asks
-    for ``/favicon.ico``): behind a prefix-stripping proxy both leave the prefix and 404.
+    Reading a response across origins is already CORS's business; this also stops what
+    CORS lets through unread: a form or ``no-cors`` POST from another origin of the same
+    site (another port of the same host) that would carry the session cookie. Clients that
+    are not browsers send no Origin and pass.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, allowed: Sequence[str], trust_proxy: bool) -> None:
         self.app = app
+        self._any = "*" in allowed
+        self._allowed = frozenset(o.rstrip("/").lower() for o in allowed)
+        self._trust_proxy = trust_proxy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or route_path(scope) != "/":
+        if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        start: Message | None = None
-        body = bytearray()
+        headers = Headers(scope=scope)
+        origin = headers.get("origin")
+        if origin is None or self._same_origin(scope, headers, origin):
+            await self.app(scope, receive, send)
+            return
+        if self._any or origin.rstrip("/").lower() in self._allowed:
+            await self.app(scope, receive, send)
+            return
+        response = JSONResponse(
+            {"detail": "cross-origin request refused: this origin may not call the app "
+             "(see ASSISTANT_WEB_CORS_ORIGINS)"},
+            status_code=403,
+        )  # fmt: skip
+        await response(scope, receive, send)
 
-        async def buffering(message: Message) -> None:
-            nonlocal start
-            if message["type"] == "http.response.start":
-                start = message
-                return
-            if message["type"] != "http.response.body" or start is None:
-                await send(message)
-                return
-            body.extend(message.get("body", b""))
-            if message.get("more_body"):
-                return
-            fixed = bytes(body).replace(_ROOT_LINK, _RELATIVE_LINKS, 1)
-            headers = MutableHeaders(scope=start)
-            if "content-length" in headers:
-                headers["content-length"] = str(len(fixed))
-            await send(start)
-            await send({"type": "http.response.body", "body": fixed})
-
-        await self.app(scope, receive, buffering)
+    def _same_origin(self, scope: Scope, headers: Headers, origin: str) -> bool:
+        # Browsers say so themselves (a header no script can set); otherwise compare the
+        # Origin with the address the request was sent to.
+        if headers.get("sec-fetch-site") in ("same-origin", "none"):
+            return True
+        host = headers.get("host", "")
+        if self._trust_proxy:
+            host = headers.get("x-forwarded-host", host).split(",", 1)[0].strip()
+        scheme = {"ws": "http", "wss": "https"}.get(scope.get("scheme", ""), scope.get("scheme"))
+        return bool(host) and origin.lower() == f"{scheme}://{host}".lower()
 
 
 def route_path(scope: Scope) -> str:

@@ -23,8 +23,9 @@ from assistant import AnswerResult, Paragraph, QuestionError, QuestionTooLong, T
 from ui.web.holder import ServiceHolder, SharedService
 from ui.web.logs import note
 
-__all__ = ["AskRequest", "router"]
+__all__ = ["MAX_TURNS", "AskRequest", "router"]
 
+MAX_TURNS = 200  # the longest conversation a request may carry
 _WORDS = re.compile(r"\s*\S+\s*|\s+")  # covers the text: tokens join to it
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,7 @@ class AskRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     question: str = Field(description="The question, in any language; validated by the service.")
-    history: list[Turn] = Field(default_factory=list, max_length=200)
+    history: list[Turn] = Field(default_factory=list, max_length=MAX_TURNS)
 
 
 @contextlib.contextmanager
