@@ -184,6 +184,49 @@ def test_a_made_up_sentence_is_caught(
     assert all(re.sub(r" \[§4\]", "", s) in dropped for s in invented)
 
 
+@pytest.mark.parametrize(
+    ("language", "true", "reversed_claims"),
+    [
+        (
+            "nl",
+            TRUE_4,
+            [
+                "De EU benadrukt dat het gebruik van ICT's voor kwaadwillige doeleinden "
+                "aanvaardbaar is [§4].",
+                "WannaCry en NotPetya hebben geen aanzienlijke schade of economisch verlies "
+                "berokkend in en buiten de EU [§4].",
+            ],
+        ),
+        (
+            "en",
+            TRUE_4_EN,
+            [
+                "The EU considers the use of ICTs for malicious purposes acceptable [§4].",
+                "WannaCry and NotPetya caused no significant damage or economic loss [§4].",
+            ],
+        ),
+    ],
+    ids=["nl", "en"],
+)
+def test_near_verbatim_reversed_claims_are_removed(
+    fake: FakeLLM,
+    build: Build,
+    built: Assistant,
+    language: str,
+    true: str,
+    reversed_claims: list[str],
+) -> None:
+    # The issue's own examples: §4's words with the meaning turned round. Before the
+    # polarity check both were shown as verified.
+    fake.script(Reply(" ".join([true, *reversed_claims])))
+    result = build(fake.base_url).answer(QUESTION, language, rank(built, QUESTION))
+    assert result.generated
+    assert result.answer == true  # the true claim is kept, with its [§4]
+    why = [r.reason for r in result.removed if r.kind == "citation"]
+    assert len(why) == len(reversed_claims)
+    assert all("negation" in w or "where the text says" in w for w in why), why
+
+
 def test_a_claim_cited_to_the_wrong_paragraph_falls_back(
     fake: FakeLLM, build: Build, built: Assistant
 ) -> None:

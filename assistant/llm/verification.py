@@ -14,6 +14,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
+from assistant.llm.consistency import PolarityCheck
 from assistant.markers import MARKER_RUN, Piece, SentenceSplitter, cited_numbers, strip_markers
 from assistant.result import Removal
 from assistant.text import KnownNames, content_terms, fold, numbers, words
@@ -55,6 +56,23 @@ class Checked:
     removed: tuple[Removal, ...] = ()
 
 
+_CLAUSE_BREAK = re.compile(r"(?<=[,;:])\s+")
+
+
+def _clauses(sentence: str, shortest: int = 6) -> list[str]:
+    """The clauses of a sentence: split at , ; : and joined again until each has
+    ``shortest`` words (a list of names is no clause)."""
+    clauses: list[str] = []
+    for part in _CLAUSE_BREAK.split(sentence):
+        if clauses and len(clauses[-1].split()) < shortest:
+            clauses[-1] += " " + part
+        else:
+            clauses.append(part)
+    if len(clauses) > 1 and len(clauses[-1].split()) < shortest:
+        clauses[-2] += " " + clauses.pop()
+    return clauses
+
+
 def _unit(vector: list[float]) -> list[float]:
     norm = math.sqrt(sum(x * x for x in vector)) or 1.0
     return [x / norm for x in vector]
@@ -73,6 +91,7 @@ class CitationVerifier:
         lexical_weight: float = 0.0,
         joint_tolerance: float = 0.04,
         known_names: KnownNames | None = None,
+        polarity: PolarityCheck | None = None,
     ) -> None:
         self._embedder = embedder
         self.threshold = threshold
@@ -82,6 +101,16 @@ class CitationVerifier:
         # The document's own words are names it knows, with or without a reviewed list.
         self._names = known_names or KnownNames.of(document)
         self._texts = {p.number: p.text for p in document.paragraphs}
+        self._sentences = {
+            (p.number, s.index): s.text for p in document.paragraphs for s in p.sentences
+        }
+        self.polarity = polarity if polarity is not None else PolarityCheck()  # a Dutch text
+        # Each sentence's clauses, embedded: a claim in another language is weighed against
+        # the clause it rests on, not a long sentence's other clauses.
+        self._clauses: dict[tuple[int, int], list[tuple[str, list[float]]]] = {
+            key: [(c, _unit(embedder.embed_query(c))) for c in _clauses(text)]
+            for key, text in self._sentences.items()
+        }
         self._numbers = {n: numbers(text) for n, text in self._texts.items()}
         self._words = {n: words(text) for n, text in self._texts.items()}
         self._stems = {n: {w[:5] for w in ws if len(w) >= 5} for n, ws in self._words.items()}
@@ -101,9 +130,11 @@ class CitationVerifier:
         known, stems = self._words[number], self._stems[number]
         return sum(t in known or (len(t) >= 5 and t[:5] in stems) for t in terms) / len(terms)
 
-    def scores(self, claim: str, language: str) -> dict[int, Support]:
+    def scores(
+        self, claim: str, language: str, vector: list[float] | None = None
+    ) -> dict[int, Support]:
         """Support of ``claim`` (markers removed) by every paragraph of the document."""
-        vector = _unit(self._embedder.embed_query(claim))
+        vector = vector or _unit(self._embedder.embed_query(claim))
         result: dict[int, Support] = {}
         for number, units in self._units.items():
             sims = [(sum(a * b for a, b in zip(vector, v, strict=True)), i) for i, v in units]
@@ -112,6 +143,15 @@ class CitationVerifier:
             lexical = self.lexical_weight * self._lexical(claim, language, number)
             result[number] = Support(best + lexical, sentence)
         return result
+
+    def _support(self, vector: list[float], language: str, number: int, support: Support) -> str:
+        """The text a claim rests on: its best sentence; across languages, that sentence's
+        clause nearest to the claim (a Dutch claim is aligned with the sentence word for word)."""
+        key = (number, support.sentence)
+        clauses = self._clauses.get(key, [])
+        if language == self.polarity.document_language or len(clauses) < 2:
+            return self._sentences.get(key, "")
+        return max(clauses, key=lambda c: sum(a * b for a, b in zip(vector, c[1], strict=True)))[0]
 
     def unknown_names(self, claim: str, language: str) -> list[str]:
         """Runs of capitalised words (names) in ``claim`` of which no word is known."""
@@ -188,13 +228,17 @@ class CitationVerifier:
         kept: list[int] = []
         evidence: dict[int, int] = {}
         if valid:
-            scores = self.scores(claim, language)
+            vector = _unit(self._embedder.embed_query(claim))
+            scores = self.scores(claim, language, vector)
             unknown = self.unknown_names(claim, language)
             for number in valid:
                 reason = (
                     f"names {', '.join(unknown)}, which the document never mentions"
                     if unknown
                     else self.judge(claim, number, scores, together=valid)
+                    or self.polarity.reversed(
+                        claim, language, self._support(vector, language, number, scores[number])
+                    )
                 )
                 if reason is None:
                     kept.append(number)

