@@ -6,7 +6,14 @@ sub-packages: ``assistant.settings``, ``assistant.llm``, ``assistant.evaluation`
 """
 
 from assistant.compose import Assistant, build_assistant, build_embedder
-from assistant.result import AnswerResult, Citation, RankedParagraph, Removal, Turn
+from assistant.result import (
+    AnswerResult,
+    Citation,
+    ClaimSupport,
+    RankedParagraph,
+    Removal,
+    Turn,
+)
 from assistant.service import AssistantService, QuestionError, QuestionTooLong
 from assistant.settings import (
     LLMSettings,
@@ -23,6 +30,7 @@ __all__ = [
     "Assistant",
     "AssistantService",
     "Citation",
+    "ClaimSupport",
     "IndexError_",
     "LLMSettings",
     "Paragraph",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from assistant.abstention import AbstentionPolicy
-from assistant.result import Citation, Removal, Turn
+from assistant.result import Citation, ClaimSupport, Removal, Turn
 from assistant.retrieval import Ranking
 from index.document import Document
 from prompts.messages import MessageBook, Messages
@@ -48,6 +48,7 @@ class Composed:
     fallback_detail: str | None = None
     removed: tuple[Removal, ...] = ()  # what verification removed
     given: tuple[int, ...] = ()  # paragraphs given to the model
+    support: tuple[ClaimSupport, ...] = ()  # the span each kept sentence rests on
 
 
 class AnswerStream(Iterator[str]):

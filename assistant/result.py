@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from assistant.text import has_surrogate
 from index.document import Paragraph, Sentence
 
-__all__ = ["AnswerResult", "Citation", "RankedParagraph", "Removal", "Turn"]
+__all__ = ["AnswerResult", "Citation", "ClaimSupport", "RankedParagraph", "Removal", "Turn"]
 
 
 class Turn(BaseModel):
@@ -82,6 +82,13 @@ class AnswerResult(BaseModel):
             "server_error, client_error, empty, malformed or unverified."
         ),
     )
+    support: list[ClaimSupport] = Field(
+        default_factory=list,
+        description=(
+            "For a generated answer: each kept sentence with the span of the document that "
+            "supports it (one entry per citation it kept)."
+        ),
+    )
     removed: list[Removal] = Field(
         default_factory=list, description="Citations and sentences verification removed, and why."
     )
@@ -94,6 +101,19 @@ class AnswerResult(BaseModel):
     @property
     def cited_paragraphs(self) -> list[int]:
         return [c.paragraph for c in self.citations]
+
+
+class ClaimSupport(BaseModel):
+    """The span of the document a kept sentence of a generated answer rests on."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    claim: str = Field(description="The answer's sentence, without its citation markers.")
+    paragraph: int
+    sentence: int = Field(description="Index of the supporting sentence in its paragraph.")
+    start: int = Field(description="Offset of the span in the paragraph's text.")
+    end: int
+    text: str = Field(description="The supporting sentence itself.")
 
 
 class Removal(BaseModel):

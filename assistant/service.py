@@ -185,6 +185,7 @@ class AssistantService:
             notice=composed.notice,
             fallback=composed.fallback,
             removed=list(composed.removed),
+            support=list(composed.support),
         )
 
     def ask(self, question: str, history: Sequence[Turn | dict[str, Any]] = ()) -> AnswerResult:

@@ -222,6 +222,12 @@ def test_near_verbatim_reversed_claims_are_removed(
     result = build(fake.base_url).answer(QUESTION, language, rank(built, QUESTION))
     assert result.generated
     assert result.answer == true  # the true claim is kept, with its [§4]
+    # ... and tied to the sentence of §4 it rests on, offsets into the paragraph's text.
+    paragraph = built.document.paragraph(4)
+    [support] = result.support
+    assert (support.claim, support.paragraph) == (CITATION.sub("", true).replace(" .", "."), 4)
+    assert paragraph.text[support.start : support.end] == support.text
+    assert "WannaCry" in support.text
     why = [r.reason for r in result.removed if r.kind == "citation"]
     assert len(why) == len(reversed_claims)
     assert all("negation" in w or "where the text says" in w for w in why), why

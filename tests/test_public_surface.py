@@ -16,7 +16,8 @@ from tests.conftest import REPO
 
 SURFACE: dict[str, set[str]] = {
     "assistant": {
-        "AnswerResult", "Assistant", "AssistantService", "Citation", "IndexError_", "LLMSettings",
+        "AnswerResult", "Assistant", "AssistantService", "Citation", "ClaimSupport",
+        "IndexError_", "LLMSettings",
         "Paragraph", "QuestionError", "QuestionTooLong", "RankedParagraph", "Removal",
         "Sentence", "Settings", "Turn", "WebSettings", "build_assistant", "build_embedder",
         "load_settings", "offline_environment",

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from assistant.answering import AnswerStream, Composed, ExtractiveAnswerer, abstention
 from assistant.llm.client import ChatClient, Fault, LLMError, chat_messages, classify
 from assistant.llm.verification import AnswerChecker, CitationVerifier
-from assistant.result import Citation, Turn
+from assistant.result import Citation, ClaimSupport, Turn
 from assistant.retrieval import Ranking
 from assistant.settings import LLMSettings
 from index.document import Document
@@ -180,6 +180,7 @@ class GenerativeAnswerer:
                 answer, citations, False, [], None, generated=True, notice=notice,
                 fallback=fault.kind if fault else None,
                 fallback_detail=fault.detail if fault else None, removed=removed, given=given,
+                support=tuple(self._support(claim, n, i) for claim, n, i in checker.claims),
             )  # fmt: skip
         if checker.declined and fault is None:
             declined = abstention(
@@ -198,6 +199,13 @@ class GenerativeAnswerer:
             f"{notice}\n{offline.answer}", offline.citations, offline.abstained,
             offline.suggestions, offline.reason, notice=notice, fallback=fault.kind,
             fallback_detail=fault.detail, removed=removed, given=given,
+        )  # fmt: skip
+
+    def _support(self, claim: str, number: int, index: int) -> ClaimSupport:
+        sentence = next(s for s in self._document.paragraph(number).sentences if s.index == index)
+        return ClaimSupport(
+            claim=claim, paragraph=number, sentence=index,
+            start=sentence.start, end=sentence.end, text=sentence.text,
         )  # fmt: skip
 
     def _citation(self, number: int, sentences: list[int]) -> Citation:

@@ -280,6 +280,7 @@ class AnswerChecker:
         self.text = ""
         self.removed: list[Removal] = []
         self.evidence: dict[int, list[int]] = {}
+        self.claims: list[tuple[str, int, int]] = []  # (kept sentence, paragraph, sentence)
         self.declined = False
 
     @property
@@ -322,7 +323,9 @@ class AnswerChecker:
             return ""
         if not checked.text:
             return ""
+        claim = strip_markers(checked.text).strip()
         for number, sentence in checked.evidence.items():
+            self.claims.append((claim, number, sentence))
             self.evidence.setdefault(number, [])
             if sentence not in self.evidence[number]:
                 self.evidence[number].append(sentence)
