@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import defaultdict, deque
 from collections.abc import Iterable, Iterator
 from html import escape
 
@@ -90,12 +91,18 @@ def answer_html(result: AnswerResult) -> str:
             f'<p class="suggestions">{labels["nearest"]} {offered}</p></div>'
         )
     spans = {c.paragraph: [(s.start, s.end) for s in c.sentences] for c in result.citations}
-    lines = []
-    for line in result.answer.splitlines():
-        html = _MARKER.sub(
-            lambda m: chip(int(m.group(1)), spans.get(int(m.group(1)), [])), escape(line)
-        )
-        lines.append(f"<p>{html}</p>")
+    # A generated answer's claims each rest on their own span: the k-th [§n] of the answer
+    # is the k-th kept citation of §n, so its chip highlights exactly that claim's support.
+    own: dict[int, deque[tuple[int, int]]] = defaultdict(deque)
+    for support in result.support:
+        own[support.paragraph].append((support.start, support.end))
+
+    def chip_of(match: re.Match[str]) -> str:
+        number = int(match.group(1))
+        claimed = own[number].popleft() if own[number] else None
+        return chip(number, [claimed] if claimed else spans.get(number, []))
+
+    lines = [f"<p>{_MARKER.sub(chip_of, escape(line))}</p>" for line in result.answer.splitlines()]
     return f'<div class="answer">{"".join(lines)}</div>'
 
 

@@ -1,0 +1,51 @@
+"""The chat's HTML for a generated answer: each chip highlights its own claim's support."""
+
+from __future__ import annotations
+
+from assistant import AnswerResult, Citation, ClaimSupport
+from index.document import Paragraph, Sentence
+from ui.render import answer_html, parse_cite
+
+TEXT = "Eerste zin over WannaCry. Tweede zin over stabiliteit. Derde zin."
+SENTENCES = [
+    Sentence(index=0, text="Eerste zin over WannaCry.", start=0, end=25),
+    Sentence(index=1, text="Tweede zin over stabiliteit.", start=26, end=54),
+    Sentence(index=2, text="Derde zin.", start=55, end=65),
+]
+
+
+def _result(answer: str, support: list[ClaimSupport]) -> AnswerResult:
+    paragraph = Paragraph(
+        number=4, text=TEXT, sentences=tuple(SENTENCES), raw_start=0, raw_end=len(TEXT)
+    )
+    return AnswerResult(
+        question="?",
+        answer=answer,
+        abstained=False,
+        citations=[Citation.quoting(paragraph, SENTENCES[:2])],
+        ranked=[],
+        language="nl",
+        search_query="?",
+        generated=True,
+        support=support,
+    )
+
+
+def _chips(html: str) -> list[str]:
+    return [part.split('"', 1)[0] for part in html.split('href="#cite=')[1:]]
+
+
+def test_each_claim_chip_highlights_its_own_support() -> None:
+    support = [
+        ClaimSupport(claim="a", paragraph=4, sentence=1, start=26, end=54, text=SENTENCES[1].text),
+        ClaimSupport(claim="b", paragraph=4, sentence=0, start=0, end=25, text=SENTENCES[0].text),
+    ]
+    html = answer_html(_result("Over stabiliteit [§4]. Over WannaCry [§4].", support))
+    first, second = _chips(html)
+    assert parse_cite(first) == (4, [(26, 54)])
+    assert parse_cite(second) == (4, [(0, 25)])
+
+
+def test_without_support_a_chip_highlights_every_cited_sentence() -> None:
+    [only] = _chips(answer_html(_result("Een citaat [§4].", [])))
+    assert parse_cite(only) == (4, [(0, 25), (26, 54)])
