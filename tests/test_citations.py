@@ -136,6 +136,23 @@ def test_unsupported_sentences_are_dropped_with_a_reason(
 
 
 @pytest.mark.slow
+def test_a_quotation_must_stand_word_for_word_in_the_cited_paragraph(
+    verifier: CitationVerifier,
+) -> None:
+    verbatim = (
+        'De EU noemt het gebruik van ICT\'s voor kwaadwillige doeleinden "onaanvaardbaar" [§4].'
+    )
+    kept = verifier.check(verbatim, "nl", GIVEN)
+    assert kept.kept == (4,), kept.removed
+    spaced = "The EU calls it “Onaanvaardbaar is,  aangezien het onze stabiliteit” [§4]."
+    assert verifier.misquoted(strip_markers(spaced), 4) is None  # spacing and case aside
+    made_up = 'The EU calls the malicious use of ICTs "volkomen onaanvaardbaar" [§4].'
+    checked = verifier.check(made_up, "en", GIVEN)
+    assert checked.text == ""
+    assert "does not say word for word" in checked.removed[0].reason
+
+
+@pytest.mark.slow
 def test_only_the_supporting_paragraph_of_several_is_kept(verifier: CitationVerifier) -> None:
     checked = verifier.check(TRUE_4_EN.replace(".", " [§4, §6]."), "en", GIVEN)
     assert checked.text == TRUE_4_EN.replace(".", " [§4].")

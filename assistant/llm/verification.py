@@ -56,6 +56,15 @@ class Checked:
     removed: tuple[Removal, ...] = ()
 
 
+# A quotation: words between double quotes of any typography.
+_QUOTED = re.compile(r"[\"“„«]\s*([^\"“”„«»]{3,}?)\s*[\"”“»]")
+
+
+def _verbatim(text: str) -> str:
+    """Text compared for quoting: folded, the OCR's and the model's spacing evened out."""
+    return " ".join(re.findall(r"\w+", fold(text)))
+
+
 _CLAUSE_BREAK = re.compile(r"(?<=[,;:])\s+")
 
 
@@ -101,6 +110,7 @@ class CitationVerifier:
         # The document's own words are names it knows, with or without a reviewed list.
         self._names = known_names or KnownNames.of(document)
         self._texts = {p.number: p.text for p in document.paragraphs}
+        self._verbatim = {n: _verbatim(text) for n, text in self._texts.items()}
         self._sentences = {
             (p.number, s.index): s.text for p in document.paragraphs for s in p.sentences
         }
@@ -210,6 +220,13 @@ class CitationVerifier:
                 )
         return None
 
+    def misquoted(self, claim: str, number: int) -> str | None:
+        """Why a quotation in ``claim`` is not verbatim in paragraph ``number``, or None."""
+        for quoted in _QUOTED.findall(claim):
+            if _verbatim(quoted) not in self._verbatim[number]:
+                return f'quotes "{quoted}", which §{number} does not say word for word'
+        return None
+
     def check(self, sentence: str, language: str, given: Collection[int]) -> Checked:
         """Verify one answer sentence against the paragraphs it cites."""
         cited = cited_numbers(sentence)
@@ -235,7 +252,8 @@ class CitationVerifier:
                 reason = (
                     f"names {', '.join(unknown)}, which the document never mentions"
                     if unknown
-                    else self.judge(claim, number, scores, together=valid)
+                    else self.misquoted(claim, number)
+                    or self.judge(claim, number, scores, together=valid)
                     or self.polarity.reversed(
                         claim, language, self._support(vector, language, number, scores[number])
                     )
