@@ -270,3 +270,46 @@ def test_another_loopback_origin_cannot_read_or_upload_with_the_user_cookie(
         assert f"POST {path} cookies=assistant_session" in sent  # the cookie went along ...
         assert statuses[path] == 403  # ... and was refused all the same
     assert "GET /assistant/config cookies=assistant_session" in sent
+
+
+@pytest.fixture(scope="module")
+def llm_deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    """The page with answers written by a (scripted) LLM server: two claims from two
+    different sentences of §4, each with its own [§4]."""
+    from tests.llm_fake import Reply, running
+
+    base = tmp_path_factory.mktemp("browser-llm")
+    with running() as fake:
+        fake.script(Reply(f"{CLAIM_DAMAGE} {CLAIM_UNACCEPTABLE}"))
+        env = {"ASSISTANT_LLM_BASE_URL": fake.base_url, "ASSISTANT_LLM_MODEL": "fake-model"}
+        with deployed(base / "index", base, env=env) as running_server:
+            yield running_server
+
+
+CLAIM_DAMAGE = (
+    "De EU veroordeelt met klem het kwaadwillige gebruik van ICT's, onder meer in WannaCry "
+    "en NotPetya [§4]."
+)
+CLAIM_UNACCEPTABLE = (
+    "Het gebruik van ICT's voor kwaadwillige doeleinden is onaanvaardbaar, aangezien het onze "
+    "stabiliteit en veiligheid ondermijnt [§4]."
+)
+
+
+def test_each_generated_claim_chip_highlights_its_own_support(
+    browser: Any, llm_deployment: Deployment
+) -> None:
+    visit = Visit(browser, llm_deployment.url)
+    try:
+        visit.open(token=None)
+        bot = visit.ask(WANNACRY)
+        chips = bot.locator('a.cite-chip[href^="#cite=4:"]')
+        assert chips.count() == 2
+        marks = visit.page.locator("#paragraph-pane article.paragraph-4 mark.cited")
+        for index, (own, other) in enumerate([("WannaCry", "onaanvaardbaar"),
+                                              ("onaanvaardbaar", "WannaCry")]):  # fmt: skip
+            chips.nth(index).click()
+            marks.filter(has_text=own).first.wait_for(timeout=15_000)
+            assert other not in " ".join(marks.all_inner_texts())  # only its own claim's span
+    finally:
+        visit.context.close()
