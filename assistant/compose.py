@@ -78,15 +78,7 @@ def _generative(
     from assistant.llm import ChatClient, CitationVerifier, GenerativeAnswerer
 
     llm = settings.llm
-    verifier = CitationVerifier(
-        document,
-        embedder,
-        threshold=llm.support_threshold,
-        margin=llm.support_margin,
-        lexical_weight=llm.support_lexical_weight,
-        joint_tolerance=llm.support_joint_tolerance,
-        known_names=names,
-    )
+    verifier = CitationVerifier.from_settings(document, embedder, llm, names)
     client = ChatClient(llm, http_client=http_client)
     return GenerativeAnswerer(llm, document, offline, verifier, load_messages(), client)
 

