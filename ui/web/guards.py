@@ -108,7 +108,7 @@ class RateLimit:
             await self.app(scope, receive, send)
             return
         retry = max(1, math.ceil(wait))
-        limit = self._per_minute * (1 if runs else _PAGE_MULTIPLIER)
+        limit = round(buckets.capacity)  # a bucket holds a minute's worth
         response = JSONResponse(
             {
                 "detail": f"too many requests: the limit is {limit} a minute "

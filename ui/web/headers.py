@@ -17,7 +17,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ui.assets import STATIC_PATH
-from ui.web.middleware import API_PREFIX, route_path
+from ui.web.middleware import route_path
 
 __all__ = ["PageHtml", "SecurityHeaders", "content_security_policy"]
 
@@ -92,7 +92,7 @@ class SecurityHeaders:
                 headers["x-content-type-options"] = "nosniff"
                 headers["referrer-policy"] = "no-referrer"
                 headers["permissions-policy"] = _PERMISSIONS
-                if not asset or path.startswith(API_PREFIX):
+                if not asset:  # the API's answers included: none is under an asset path
                     headers["cache-control"] = "no-store"
                 if https:
                     headers["strict-transport-security"] = _HSTS
