@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from assistant.abstention import AbstentionPolicy
-from assistant.result import Citation, ClaimSupport, Removal, Turn
+from assistant.result import Citation, ClaimSupport, QuotedVersion, Removal, Turn
 from assistant.retrieval import Ranking
-from index.document import Document
+from index.document import Document, Sentence
+from index.versions import DocumentVersion, Versions
 from prompts.messages import MessageBook, Messages
 
 __all__ = [
@@ -49,6 +50,7 @@ class Composed:
     removed: tuple[Removal, ...] = ()  # what verification removed
     given: tuple[int, ...] = ()  # paragraphs given to the model
     support: tuple[ClaimSupport, ...] = ()  # the span each kept sentence rests on
+    quote_language: str | None = None  # of the quoted text (None: nothing quoted)
 
 
 class AnswerStream(Iterator[str]):
@@ -116,8 +118,10 @@ class ExtractiveAnswerer:
         max_paragraphs: int = 2,
         margin: float = 0.0,
         sentence_margin: float = 0.0,
+        versions: Versions | None = None,
     ) -> None:
         self._document = document
+        self._versions = versions or Versions()
         self._messages = messages
         self._policy = policy
         self._max_paragraphs = max_paragraphs
@@ -131,12 +135,27 @@ class ExtractiveAnswerer:
             return Composed(texts.instruction, [], True, [], refusal.reason)
         if refusal is not None:
             return abstention(texts, ranking, refusal.reason)
-        citations = [self._cite(n, ranking) for n in self._chosen(ranking)]
-        lines = [texts.quoting] if texts.quoting else []
+        version = self._versions.get(language)
+        citations = [self._cite(n, ranking, version) for n in self._chosen(ranking)]
+        if version is None:
+            lines = [texts.quoting] if texts.quoting else []
+            for citation in citations:
+                lines.append(f"{_joined(citation.sentences)} [§{citation.paragraph}]")
+            return Composed(
+                "\n".join(lines), citations, False, [], None,
+                quote_language=self._versions.original,
+            )  # fmt: skip
+        # The asker's own language first, labelled, with the original under each quote.
+        lines = [texts.version_line(version.status)]
         for citation in citations:
-            quoted = " ".join(s.text for s in citation.sentences)
-            lines.append(f"{quoted} [§{citation.paragraph}]")
-        return Composed("\n".join(lines), citations, False, [], None)
+            quoted = citation.version.sentences if citation.version else []
+            lines.append(f"{_joined(quoted)} [§{citation.paragraph}]")
+            lines.append(
+                f"{texts.original} ({self._versions.original}): {_joined(citation.sentences)}"
+            )
+        return Composed(
+            "\n".join(lines), citations, False, [], None, quote_language=version.language
+        )
 
     def stream(self, question: str, language: str, ranking: Ranking) -> AnswerStream:
         """The offline answer as one piece."""
@@ -167,15 +186,39 @@ class ExtractiveAnswerer:
                 chosen.append(candidate.paragraph)
         return chosen
 
-    def _cite(self, number: int, ranking: Ranking) -> Citation:
+    def _cite(self, number: int, ranking: Ranking, version: DocumentVersion | None) -> Citation:
         paragraph = self._document.paragraph(number)
+        rendered = version.paragraph(number) if version else None
         # A heading or an introductory formula ("... aangenomen:") says nothing on its
         # own: quote complete sentences where the paragraph has any.
         complete = [s for s in paragraph.sentences if s.text.endswith((".", "!", "?"))]
-        scored = [
-            (ranking.sentence_similarity.get((number, s.index), 0.0), s)
-            for s in complete or paragraph.sentences
-        ]
+
+        def similarity(sentence: Sentence) -> float:
+            # A sentence-aligned version in the question's language is compared in that
+            # language, which ranks its sentences more surely than across languages.
+            if rendered is not None and rendered.aligned:
+                key = (number, sentence.index)
+                if key in ranking.version_similarity:
+                    return ranking.version_similarity[key]
+            return ranking.sentence_similarity.get((number, sentence.index), 0.0)
+
+        scored = [(similarity(s), s) for s in complete or paragraph.sentences]
         best = max(score for score, _ in scored)
         picked = [s for score, s in scored if score >= best - self._sentence_margin]
-        return Citation.quoting(paragraph, picked)
+        citation = Citation.quoting(paragraph, picked)
+        if version is None or rendered is None:
+            return citation
+        quoted = rendered.counterpart(s.index for s in citation.sentences)
+        citation.version = QuotedVersion(
+            language=version.language,
+            status=version.status,
+            label=self._messages.for_language(version.language).label(version.status),
+            text=rendered.text,
+            sentences=list(quoted),
+            aligned=rendered.aligned,
+        )
+        return citation
+
+
+def _joined(sentences: Sequence[Sentence]) -> str:
+    return " ".join(s.text for s in sentences)

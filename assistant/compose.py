@@ -22,6 +22,7 @@ from index.document import Document, load_document
 from index.embedders import Embedder
 from index.enrichment import load_enrichment
 from index.store import IndexReport, ParagraphIndex
+from index.versions import load_versions
 from prompts.messages import load_messages
 
 __all__ = ["Assistant", "build_assistant", "build_embedder"]
@@ -113,7 +114,10 @@ def build_assistant(
         document,
         offtopic_path=settings.offtopic_path,
     )
-    report = index.ensure(document, enrichment=enrichment, rebuild=rebuild, progress=progress)
+    versions = load_versions(settings.version_specs(), document, settings.document_language)
+    report = index.ensure(
+        document, enrichment=enrichment, versions=versions, rebuild=rebuild, progress=progress
+    )
     retriever = HybridRetriever(
         document,
         index,
@@ -125,6 +129,8 @@ def build_assistant(
         exact_power=settings.bm25_exact_power,
         question_weight=settings.question_weight,
         question_offset=settings.question_offset,
+        version_weight=settings.version_weight,
+        versions=frozenset(versions.languages),
     )
     names = KnownNames.of(document, settings.names_path)
     policy = AbstentionPolicy(
@@ -142,9 +148,10 @@ def build_assistant(
         max_paragraphs=settings.answer_max_paragraphs,
         margin=settings.answer_margin,
         sentence_margin=settings.answer_sentence_margin,
+        versions=versions,
     )
     answerer: Answerer = offline
     if settings.llm.enabled:
         answerer = _generative(settings, document, embedder, offline, names, llm_http_client)
-    service = AssistantService(settings, document, index, retriever, answerer)
+    service = AssistantService(settings, document, index, retriever, answerer, versions)
     return Assistant(service, report, document, embedder, retriever, policy, offline, answerer)

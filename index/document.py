@@ -26,7 +26,15 @@ from index.cleaning import (
     strip_footnote_markers,
 )
 
-__all__ = ["Document", "Paragraph", "Sentence", "load_document", "parse_document"]
+__all__ = [
+    "Document",
+    "Paragraph",
+    "Sentence",
+    "join_sentences",
+    "load_document",
+    "parse_document",
+    "split_sentences",
+]
 
 _SENTENCE_END = re.compile(r"[.:!?]$")
 # Inside merged text: a full stop (or ! ?) followed by a space and a capital.
@@ -126,10 +134,16 @@ def _segments(block: _Block, width: float) -> list[str]:
     return [join_hyphenated(s) for s in segments if s]
 
 
-def _sentences(segments: list[str]) -> tuple[str, tuple[Sentence, ...]]:
+def split_sentences(segments: list[str]) -> tuple[str, tuple[Sentence, ...]]:
+    """A paragraph's text and sentences from its segments (a segment never shares a sentence)."""
     pieces: list[str] = []
     for segment in segments:
         pieces.extend(p.strip() for p in _SENTENCE_SPLIT.split(segment) if p.strip())
+    return join_sentences(pieces)
+
+
+def join_sentences(pieces: list[str]) -> tuple[str, tuple[Sentence, ...]]:
+    """A paragraph's text from its sentences, each with its offsets in that text."""
     sentences: list[Sentence] = []
     text = ""
     for index, piece in enumerate(pieces):
@@ -160,7 +174,7 @@ def parse_document(raw: str, errata: Errata, title: str = "") -> Document:
             for block in group
             for segment in _segments(block, width)
         ]
-        text, sentences = _sentences(segments)
+        text, sentences = split_sentences(segments)
         paragraphs.append(
             Paragraph(
                 number=number,

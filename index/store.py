@@ -22,23 +22,26 @@ from index.clients import IndexError_, build_lock, close_client
 from index.document import Document
 from index.embedders import Embedder
 from index.enrichment import Enrichment
+from index.versions import Versions
 
 __all__ = [
     "INSTRUCTION",
     "OFFTOPIC",
     "PARAGRAPH",
     "QUESTION",
+    "VERSION",
     "Hit",
     "IndexError_",
     "IndexReport",
     "ParagraphIndex",
 ]
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 PARAGRAPH = -1  # the ``sentence`` of a whole-paragraph entry
 QUESTION = -2  # the ``sentence`` of an enrichment question
 INSTRUCTION = -3  # the ``sentence`` of an instruction exemplar (its paragraph is -1)
 OFFTOPIC = -4  # the ``sentence`` of an everyday-question exemplar (its paragraph is -1)
+VERSION = -5  # the ``sentence`` of a language version's entry (its own sentence: ``vsentence``)
 _BATCH = 64
 _SLACK = 256 * 1024  # SQLite journal and HNSW headers on top of the data itself
 log = logging.getLogger(__name__)
@@ -59,8 +62,10 @@ class Hit:
     """One indexed entry that matched a query vector."""
 
     paragraph: int
-    sentence: int  # its index, or PARAGRAPH, QUESTION, INSTRUCTION or OFFTOPIC
+    sentence: int  # its index, or PARAGRAPH, QUESTION, INSTRUCTION, OFFTOPIC or VERSION
     similarity: float
+    language: str = ""  # a VERSION entry's language
+    version_sentence: int = PARAGRAPH  # a VERSION entry's sentence in its version paragraph
 
 
 @dataclass(frozen=True)
@@ -96,14 +101,19 @@ class ParagraphIndex:
     def embedder(self) -> Embedder:
         return self._embedder
 
-    def _expected(self, document: Document, enrichment: Enrichment) -> dict[str, str | int]:
+    def _expected(
+        self, document: Document, enrichment: Enrichment, versions: Versions
+    ) -> dict[str, str | int]:
+        own = sum(len(p.sentences) + 1 for p in document.paragraphs)
+        translated = sum(len(p.sentences) + 1 for v in versions for p in v.paragraphs)
         return {
             "source_sha256": document.source_sha256,
             "cleaning_version": document.cleaning_version,
             "enrichment_sha256": enrichment.sha256,
+            "versions_sha256": versions.sha256,
             "embedder": self._embedder.identity,
             "schema": SCHEMA_VERSION,
-            "entries": sum(len(p.sentences) + 1 for p in document.paragraphs) + len(enrichment),
+            "entries": own + translated + len(enrichment),
             "hnsw:space": "cosine",
         }
 
@@ -125,14 +135,20 @@ class ParagraphIndex:
         found = self._get(self._name)
         return found if found is not None else self._get(self._previous)
 
-    def status(self, document: Document, enrichment: Enrichment | None = None) -> str:
+    def status(
+        self,
+        document: Document,
+        enrichment: Enrichment | None = None,
+        versions: Versions | None = None,
+    ) -> str:
         """'current', or the reason the index must be (re)built."""
         enrichment = Enrichment() if enrichment is None else enrichment
+        versions = Versions() if versions is None else versions
         collection = self._collection()
         if collection is None:
             return "no index yet"
         metadata = collection.metadata or {}
-        for key, value in self._expected(document, enrichment).items():
+        for key, value in self._expected(document, enrichment, versions).items():
             if metadata.get(key) != value:
                 return f"{key} changed ({metadata.get(key)!r} -> {value!r})"
         try:
@@ -148,6 +164,7 @@ class ParagraphIndex:
         document: Document,
         *,
         enrichment: Enrichment | None = None,
+        versions: Versions | None = None,
         rebuild: bool = False,
         progress: Callable[[int, int], None] | None = None,
     ) -> IndexReport:
@@ -155,24 +172,26 @@ class ParagraphIndex:
 
         Args:
             enrichment: questions embedded beside the paragraphs they point at.
+            versions: language versions, each sentence embedded pointing at its paragraph.
         """
         started = time.perf_counter()
         enrichment = Enrichment() if enrichment is None else enrichment
-        self.entries = int(self._expected(document, enrichment)["entries"])
-        reason = "rebuild requested" if rebuild else self.status(document, enrichment)
+        versions = Versions() if versions is None else versions
+        self.entries = int(self._expected(document, enrichment, versions)["entries"])
+        reason = "rebuild requested" if rebuild else self.status(document, enrichment, versions)
         if reason == "current":
             # The vector store is opened on the first search, not here: a no-op
             # 'assistant index' should not pay for importing it.
             return IndexReport(False, reason, time.perf_counter() - started, self.count())
         with build_lock(self._lock_dir):
             # Another process may have built it while we waited for the lock.
-            if not rebuild and self.status(document, enrichment) == "current":
+            if not rebuild and self.status(document, enrichment, versions) == "current":
                 return IndexReport(
                     False, "built by another process", time.perf_counter() - started, self.count()
                 )
             log.info("building index '%s': %s", self._name, reason)
             self._check_space()
-            self._build(document, enrichment, progress)
+            self._build(document, enrichment, versions, progress)
         return IndexReport(True, reason, time.perf_counter() - started, self.count())
 
     def _check_space(self) -> None:
@@ -198,6 +217,7 @@ class ParagraphIndex:
         self,
         document: Document,
         enrichment: Enrichment,
+        versions: Versions,
         progress: Callable[[int, int], None] | None,
     ) -> None:
         texts: list[str] = []
@@ -211,6 +231,23 @@ class ParagraphIndex:
                 ids.append(f"p{paragraph.number}-s{sentence.index}")
                 texts.append(sentence.text)
                 metadatas.append({"paragraph": paragraph.number, "sentence": sentence.index})
+        for version in versions:
+            for rendered in version.paragraphs:
+                head = f"v{version.language}-p{rendered.number}"
+                entries = [(head, rendered.text, PARAGRAPH)] + [
+                    (f"{head}-s{s.index}", s.text, s.index) for s in rendered.sentences
+                ]
+                for entry_id, text, own in entries:
+                    ids.append(entry_id)
+                    texts.append(text)
+                    metadatas.append(
+                        {
+                            "paragraph": rendered.number,
+                            "sentence": VERSION,
+                            "lang": version.language,
+                            "vsentence": own,
+                        }
+                    )
         for number, question in enumerate(enrichment.questions):
             ids.append(f"q{number}")
             texts.append(question.question)
@@ -228,7 +265,7 @@ class ParagraphIndex:
         try:
             staging = self._client.create_collection(
                 staging_name,
-                metadata=self._expected(document, enrichment),
+                metadata=self._expected(document, enrichment, versions),
                 embedding_function=None,
             )
             for start in range(0, len(texts), _BATCH):
@@ -330,6 +367,8 @@ class ParagraphIndex:
                 paragraph=int(doc.metadata["paragraph"]),
                 sentence=int(doc.metadata["sentence"]),
                 similarity=1.0 - float(distance),
+                language=str(doc.metadata.get("lang", "")),
+                version_sentence=int(doc.metadata.get("vsentence", PARAGRAPH)),
             )
             for doc, distance in results
         ]

@@ -20,8 +20,14 @@ class Messages(BaseModel):
     suggest: str
     quoting: str
     instruction: str  # the short refusal of an instruction posing as a question
+    # Quoting a language version in the asker's language: the line above the quotes, the
+    # version's label (nominative: it also heads the pane), and the original's label.
+    version_quoting: str
+    translation: str
+    official: str
+    original: str
 
-    @field_validator("abstain", "instruction")
+    @field_validator("abstain", "instruction", "translation", "official", "original")
     @classmethod
     def _plain(cls, value: str) -> str:
         return no_variables(value)
@@ -35,6 +41,20 @@ class Messages(BaseModel):
     @classmethod
     def _paragraphs_only(cls, value: str) -> str:
         return exactly(value, {"paragraphs"}, "suggest")
+
+    @field_validator("version_quoting")
+    @classmethod
+    def _label_only(cls, value: str) -> str:
+        return exactly(value, {"label"}, "version_quoting")
+
+    def version_line(self, status: str) -> str:
+        """The line above quotes from a version: its label, capitalised, first."""
+        label = self.official if status == "official" else self.translation
+        return self.version_quoting.format(label=label[:1].upper() + label[1:])
+
+    def label(self, status: str) -> str:
+        """A version's label as shown beside its text."""
+        return self.official if status == "official" else self.translation
 
 
 class MessageBook(BaseModel):

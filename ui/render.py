@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from html import escape
 
-from assistant import AnswerResult, Paragraph
+from assistant import AnswerResult, Paragraph, ParagraphVersion
 
 __all__ = [
     "CiteRequest",
+    "TextSwitch",
     "answer_html",
     "document_html",
     "paragraph_html",
@@ -22,7 +24,10 @@ __all__ = [
 
 _MARKER = re.compile(r"\[§(\d+)\]")
 _FIRST_SENTENCE = re.compile(r"^(.*?[.!?])(?:\s|$)")
-_CITE = re.compile(r"^(\d{1,4}):((?:\d{1,6}-\d{1,6})(?:,\d{1,6}-\d{1,6}){0,31})?$")
+_SPANS = r"(?:\d{1,6}-\d{1,6})(?:,\d{1,6}-\d{1,6}){0,31}"
+# "4:0-120" the original's spans; "@en:0-95" the same passage's spans in a language
+# version, which the pane then shows; a final "!" shows the original all the same.
+_CITE = re.compile(rf"^(\d{{1,4}}):({_SPANS})?(?:@([a-z]{{2,3}}):({_SPANS})?(!)?)?$")
 _WORDS = re.compile(r"\S+\s*")
 
 _LABELS = {
@@ -42,20 +47,50 @@ _LABELS = {
     },
 }
 
-CiteRequest = tuple[int, list[tuple[int, int]]]
+Spans = list[tuple[int, int]]
+
+
+@dataclass(frozen=True)
+class CiteRequest:
+    """What a chip asks the pane to show: a paragraph, its cited spans, and a version's."""
+
+    number: int
+    spans: Spans
+    language: str | None = None  # a language version of the same passage
+    version_spans: Spans = field(default_factory=list)
+    original: bool = False  # show the original although a version is named
+
+    @property
+    def reference(self) -> str:
+        """The chip's reference (the inverse of ``parse_cite``)."""
+        text = f"{self.number}:{_spans(self.spans)}"
+        if self.language:
+            text += f"@{self.language}:{_spans(self.version_spans)}" + (
+                "!" if self.original else ""
+            )
+        return text
+
+    def switched(self) -> CiteRequest:
+        """The same passage in the other text (the original or the version)."""
+        return replace(self, original=not self.original)
+
+
+def _spans(spans: Iterable[tuple[int, int]]) -> str:
+    return ",".join(f"{start}-{end}" for start, end in spans)
 
 
 def _labels(language: str) -> dict[str, str]:
     return _LABELS["nl" if language == "nl" else "en"]
 
 
-def chip(number: int, spans: Iterable[tuple[int, int]] = ()) -> str:
+def chip(number: int, spans: Iterable[tuple[int, int]] = (), version: str = "") -> str:
     """A clickable citation chip; the page's script sends its reference to the server.
 
     The reference lives in the fragment (``#cite=4:0-120``) because Gradio's sanitiser
-    keeps ``href`` and ``class`` but drops ``data-*`` attributes.
+    keeps ``href`` and ``class`` but drops ``data-*`` attributes. ``version`` is the
+    reference's version part (``@en:0-95``), when the answer quoted one.
     """
-    reference = f"{number}:" + ",".join(f"{start}-{end}" for start, end in spans)
+    reference = f"{number}:{_spans(spans)}{version}"
     return f'<a class="cite-chip" href="#cite={reference}" title="§{number}">[§{number}]</a>'
 
 
@@ -91,6 +126,11 @@ def answer_html(result: AnswerResult) -> str:
             f'<p class="suggestions">{labels["nearest"]} {offered}</p></div>'
         )
     spans = {c.paragraph: [(s.start, s.end) for s in c.sentences] for c in result.citations}
+    versions = {
+        c.paragraph: f"@{c.version.language}:{_spans((s.start, s.end) for s in quoted)}"
+        for c in result.citations
+        if c.version is not None and (quoted := c.version.sentences) is not None
+    }
     # A generated answer's claims each rest on their own span: the k-th [§n] of the answer
     # is the k-th kept citation of §n, so its chip highlights exactly that claim's support.
     own: dict[int, deque[tuple[int, int]]] = defaultdict(deque)
@@ -100,20 +140,32 @@ def answer_html(result: AnswerResult) -> str:
     def chip_of(match: re.Match[str]) -> str:
         number = int(match.group(1))
         claimed = own[number].popleft() if own[number] else None
-        return chip(number, [claimed] if claimed else spans.get(number, []))
+        if claimed:
+            return chip(number, [claimed])
+        return chip(number, spans.get(number, []), versions.get(number, ""))
 
     lines = [f"<p>{_MARKER.sub(chip_of, escape(line))}</p>" for line in result.answer.splitlines()]
     return f'<div class="answer">{"".join(lines)}</div>'
 
 
+def _parsed_spans(text: str | None) -> Spans:
+    parts = (part.partition("-") for part in filter(None, (text or "").split(",")))
+    return [(int(start), int(end)) for start, _, end in parts]
+
+
 def parse_cite(value: str) -> CiteRequest:
-    """``'4:0-120,130-200'`` -> ``(4, [(0, 120), (130, 200)])``; ValueError otherwise."""
+    """``'4:0-120,130-200@en:0-95'`` -> a ``CiteRequest``; ValueError otherwise."""
     match = _CITE.match(value.strip())
     if not match:
         raise ValueError(f"not a citation reference: {value[:40]!r}")
-    parts = (part.partition("-") for part in filter(None, (match.group(2) or "").split(",")))
-    spans = [(int(start), int(end)) for start, _, end in parts]
-    return int(match.group(1)), spans
+    number, spans, language, version_spans, original = match.groups()
+    return CiteRequest(
+        int(number),
+        _parsed_spans(spans),
+        language,
+        _parsed_spans(version_spans),
+        bool(original),
+    )
 
 
 def _highlighted(text: str, spans: Iterable[tuple[int, int]], label: str) -> str:
@@ -131,25 +183,55 @@ def _highlighted(text: str, spans: Iterable[tuple[int, int]], label: str) -> str
     return "".join(parts)
 
 
+@dataclass(frozen=True)
+class TextSwitch:
+    """The line above a paragraph shown beside another text of it: which text this is, and
+    a link to the other (the original, or the version in the asker's language)."""
+
+    this: str  # e.g. "unofficial translation (en)"
+    other: str  # e.g. "Original (nl)"
+    target: CiteRequest
+
+
 def paragraph_html(
-    paragraph: Paragraph, spans: Iterable[tuple[int, int]] = (), language: str = "nl"
+    paragraph: Paragraph | ParagraphVersion,
+    spans: Iterable[tuple[int, int]] = (),
+    language: str = "nl",
+    switch: TextSwitch | None = None,
 ) -> str:
-    """One paragraph with the cited sentences highlighted."""
+    """One paragraph (of the original or a version) with the cited sentences highlighted."""
     labels = _labels(language)
     heading = (
         labels["cover"] if paragraph.number == 0 else f"{labels['paragraph']} {paragraph.number}"
     )
     body = _highlighted(paragraph.text, spans, labels["cited"])
+    # Number and text as classes: the page's sanitiser keeps classes, not data- attributes.
+    own = paragraph.language if isinstance(paragraph, ParagraphVersion) else "original"
+    line = ""
+    if switch is not None:
+        link = (
+            f'<a class="cite-chip text-switch" href="#cite={switch.target.reference}">'
+            f"{escape(switch.other)}</a>"
+        )
+        line = f'<p class="text-label"><em>{escape(switch.this)}</em> · {link}</p>'
     return (
-        # The number as a class: the page's sanitiser keeps classes, not data- attributes.
-        f'<article class="paragraph-view paragraph-{paragraph.number}">'
-        f"<h3>§{paragraph.number} · {heading}</h3><p>{body}</p></article>"
+        f'<article class="paragraph-view paragraph-{paragraph.number} text-{own}">'
+        f"<h3>§{paragraph.number} · {heading}</h3>{line}<p>{body}</p></article>"
     )
 
 
-def document_html(paragraphs: Iterable[Paragraph], title: str, original_url: str) -> str:
-    """The whole cleaned document with its paragraph numbers and a link to the original."""
-    sections = "".join(
+def document_html(
+    paragraphs: Iterable[Paragraph],
+    title: str,
+    original_url: str,
+    version: Sequence[ParagraphVersion] = (),
+) -> str:
+    """The whole cleaned document with its paragraph numbers and a link to the original.
+
+    With a ``version`` (the page's language), that version comes first, labelled, and the
+    original follows in a fold that opens on a click.
+    """
+    original = "".join(
         f'<section class="doc-paragraph doc-p{p.number}">'
         f'<span class="pnum">§{p.number}</span> {escape(p.text)}</section>'
         for p in paragraphs
@@ -158,4 +240,17 @@ def document_html(paragraphs: Iterable[Paragraph], title: str, original_url: str
         f'<p class="original"><a href="{escape(original_url)}" target="_blank" '
         f'rel="noopener noreferrer">{escape(title)} (PDF)</a></p>'
     )
-    return f'<div class="document">{link}{sections}</div>'
+    if not version:
+        return f'<div class="document">{link}{original}</div>'
+    first = version[0]
+    translated = "".join(
+        f'<section class="doc-version doc-v{p.number}">'
+        f'<span class="pnum">§{p.number}</span> {escape(p.text)}</section>'
+        for p in version
+    )
+    return (
+        f'<div class="document">{link}'
+        f'<p class="text-label"><em>{escape(first.label)} ({escape(first.language)})</em></p>'
+        f'{translated}<details class="original-text"><summary>{escape(first.original_label)} '
+        f"({escape(first.original_language)})</summary>{original}</details></div>"
+    )

@@ -28,7 +28,9 @@ metrics (full definitions in assistant/evaluation/metrics.py): hit@k and mrr ove
 items, ties counted against the system; citation precision over answered items
 (abstentions left out, an answer without citations scores 0); citation recall over
 answerable items (an abstention scores 0); groundedness over LLM-written answers (kept
-cited sentences / kept + removed); "-" / null = no item to measure.
+cited sentences / kept + removed); own language over answered items (the quote is in the
+question's language: a language version, or the document's own); "-" / null = no item to
+measure.
 
 answerer: --answerer offline (default) quotes the document; --answerer llm writes the
 answers with the OpenAI-compatible server of the ASSISTANT_LLM_* settings (base URL,

@@ -25,6 +25,8 @@ Definitions (shared by the CLI, the pytest helper and the benchmarks):
   sentences / (kept + removed sentences), pooled over the items; a removed sentence is one
   verification dropped (unsupported, or a claim without a citation). ``None`` when no
   answer was generated (the offline answerer quotes the document).
+- ``own_language``: over answered items, the share whose quote is in the question's
+  language (a language version of the document, or the document itself).
 - latency p50 / p95 over all items, in milliseconds.
 
 A metric with no item to average over is ``None`` (``null`` in JSON), never 0.
@@ -66,6 +68,7 @@ METRIC_NAMES = (
     "answered",
     "contains_accuracy",
     "groundedness",
+    "own_language",
     "latency_ms_p50",
     "latency_ms_p95",
 )
@@ -86,6 +89,7 @@ class Metrics(BaseModel):
     answered: float | None
     contains_accuracy: float | None
     groundedness: float | None
+    own_language: float | None
     latency_ms_p50: float | None
     latency_ms_p95: float | None
 
@@ -137,6 +141,9 @@ def metrics(records: Sequence[ItemRecord]) -> Metrics:
         "answered": _mean([0.0 if r.abstained or r.error else 1.0 for r in answerable]),
         "contains_accuracy": _mean([1.0 if r.contains_ok else 0.0 for r in records]),
         "groundedness": groundedness(records),
+        "own_language": _mean(
+            [float(r.quote_language == r.lang) for r in records if r.quote_language is not None]
+        ),
         "latency_ms_p50": _percentile(latencies, 50),
         "latency_ms_p95": _percentile(latencies, 95),
     }

@@ -45,6 +45,9 @@ class ItemRecord(BaseModel):
         default=None, description="Why the LLM's answer was not (fully) used, if it was not."
     )
     kept_sentences: int = Field(default=0, description="Cited sentences in a generated answer.")
+    quote_language: str | None = Field(
+        default=None, description="Language of the quoted text; None when nothing was quoted."
+    )
     removed_sentences: int = Field(
         default=0, description="Sentences verification removed from the model's answer."
     )
@@ -142,5 +145,6 @@ def record(
         generated=result.generated if result else False,
         fallback=result.fallback if result else None,
         kept_sentences=cited_sentences(result.answer) if result and result.generated else 0,
+        quote_language=result.quote_language if result else None,
         removed_sentences=sum(r.kind == "sentence" for r in result.removed) if result else 0,
     )

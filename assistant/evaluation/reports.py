@@ -19,6 +19,7 @@ _SHORT = {
     "answered": "answered",
     "contains_accuracy": "contains",
     "groundedness": "grounded",
+    "own_language": "own lang",
     "latency_ms_p50": "p50 ms",
     "latency_ms_p95": "p95 ms",
 }

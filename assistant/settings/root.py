@@ -15,11 +15,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from assistant.settings.llm import LLMSettings
 from assistant.settings.web import WebSettings
+from index.versions import VersionSpec, parse_version_specs
 
 __all__ = ["Settings", "default_data_dir", "load_settings"]
 
 _PACKAGE_DATA = Path(__file__).resolve().parents[2] / "index" / "data"
 _DOCUMENT = "raad-2018-04-16-conclusies-kwaadwillige-cyberactiviteiten"
+_SHIPPED_VERSIONS = ("en", "fr", "de")  # unofficial translations, reviewed against the Dutch
 
 
 def default_data_dir() -> Path:
@@ -45,6 +47,21 @@ class Settings(BaseSettings):
     document_path: Path = Field(
         default=_PACKAGE_DATA / f"{_DOCUMENT}.txt",
         description="Plain-text document to answer from (the raw OCR text, unchanged).",
+    )
+    document_language: str = Field(
+        default="nl",
+        pattern=r"^[a-z]{2,3}$",
+        description="Language of the document (ISO 639-1); it owns the paragraph numbers.",
+    )
+    document_versions: str | None = Field(
+        default=None,
+        description=(
+            "Language versions aligned with the document by paragraph number, as "
+            "'lang:path' (an unofficial translation) or 'lang:official:path', comma-separated; "
+            "a file is the document's layout as plain text, or JSONL of {paragraph, text} or "
+            "{paragraph, sentences}. Unset: the shipped English, French and German "
+            "translations for the shipped document, none for another; empty: none."
+        ),
     )
     errata_path: Path | None = Field(
         default=_PACKAGE_DATA / "errata.tsv",
@@ -139,6 +156,16 @@ class Settings(BaseSettings):
             "Empty (the default): a paragraph's dense score is its best entry, a sentence, "
             "itself or a question it answers. A number: the ranking by its text and the "
             "ranking by its questions are fused, the latter with this weight."
+        ),
+    )
+    version_weight: float = Field(
+        default=0.5,
+        ge=0.0,
+        description=(
+            "Weight of the ranking by the language version in the question's language, fused "
+            "with the ranking by the original (see document_versions). On the dev split 0, "
+            "0.5 and 1 rank the same number of English, French and German questions first; "
+            "0.5 keeps the best MRR, 2 loses one."
         ),
     )
     bm25_weight: float = Field(
@@ -241,6 +268,24 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value: object) -> object:
         # ASSISTANT_ERRATA_PATH= (empty) means "none", not the current directory.
         return None if isinstance(value, str) and not value.strip() else value
+
+    def version_specs(self) -> list[VersionSpec]:
+        """The language versions to load (see ``document_versions``)."""
+        if self.document_versions is not None:
+            return parse_version_specs(self.document_versions)
+        if self.document_path.resolve() != (_PACKAGE_DATA / f"{_DOCUMENT}.txt").resolve():
+            return []
+        return [
+            VersionSpec(language=language, path=_PACKAGE_DATA / f"{_DOCUMENT}.{language}.jsonl")
+            for language in _SHIPPED_VERSIONS
+        ]
+
+    @field_validator("document_versions")
+    @classmethod
+    def _versions(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_version_specs(value)  # a malformed list is refused at start-up
+        return value
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 
-from assistant import AnswerResult, AssistantService, Paragraph, Turn
+from assistant import AnswerResult, AssistantService, Paragraph, ParagraphVersion, Turn
 
 __all__ = ["ServiceHolder", "SharedService"]
 
@@ -81,6 +81,12 @@ class SharedService:
 
     def paragraph(self, number: int) -> Paragraph:
         return self._service.paragraph(number)
+
+    def languages(self) -> list[str]:
+        return self._service.languages()
+
+    def paragraph_version(self, number: int, language: str) -> ParagraphVersion:
+        return self._service.paragraph_version(number, language)
 
 
 class ServiceHolder:

@@ -19,7 +19,14 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from assistant import AnswerResult, Paragraph, QuestionError, QuestionTooLong, Turn
+from assistant import (
+    AnswerResult,
+    Paragraph,
+    ParagraphVersion,
+    QuestionError,
+    QuestionTooLong,
+    Turn,
+)
 from ui.web.holder import ServiceHolder, SharedService
 from ui.web.logs import note
 
@@ -181,10 +188,25 @@ def paragraphs(service: Service) -> list[Paragraph]:
     tags=["document"],
     responses={404: {"description": "No such paragraph."}, **_ERRORS},
 )
-def paragraph(service: Service, number: Annotated[int, Path(ge=0)]) -> Paragraph:
-    """One paragraph, with its sentences and their offsets."""
+def paragraph(
+    service: Service,
+    number: Annotated[int, Path(ge=0)],
+    lang: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[a-z]{2,3}$",
+            description=(
+                "A language version (e.g. 'en'): the paragraph as it reads there, labelled "
+                "official or unofficial translation; omitted or the original's: the original."
+            ),
+        ),
+    ] = None,
+) -> Paragraph | ParagraphVersion:
+    """One paragraph, with its sentences and their offsets, in the original or a version."""
     try:
-        return service.paragraph(number)
+        if lang is None or lang == service.languages()[0]:
+            return service.paragraph(number)
+        return service.paragraph_version(number, lang)
     except KeyError as exc:
         raise HTTPException(404, str(exc.args[0])) from None
 
