@@ -26,6 +26,7 @@ __all__ = [
     "ExtractiveAnswerer",
     "FaultKind",
     "abstention",
+    "with_version",
 ]
 
 FaultKind = Literal[
@@ -205,20 +206,32 @@ class ExtractiveAnswerer:
         scored = [(similarity(s), s) for s in complete or paragraph.sentences]
         best = max(score for score, _ in scored)
         picked = [s for score, s in scored if score >= best - self._sentence_margin]
-        citation = Citation.quoting(paragraph, picked)
-        if version is None or rendered is None:
-            return citation
-        quoted = rendered.counterpart(s.index for s in citation.sentences)
-        citation.version = QuotedVersion(
-            language=version.language,
-            status=version.status,
-            label=self._messages.for_language(version.language).label(version.status),
-            text=rendered.text,
-            sentences=list(quoted),
-            aligned=rendered.aligned,
-        )
-        return citation
+        return with_version(Citation.quoting(paragraph, picked), version, self._messages)
 
 
 def _joined(sentences: Sequence[Sentence]) -> str:
     return " ".join(s.text for s in sentences)
+
+
+def with_version(
+    citation: Citation, version: DocumentVersion | None, messages: MessageBook
+) -> Citation:
+    """``citation`` with the same passage in ``version`` (its aligned sentences, or the
+    whole paragraph where the version is not aligned by sentence)."""
+    if version is None:
+        return citation
+    rendered = version.paragraph(citation.paragraph)
+    quoted = rendered.counterpart(s.index for s in citation.sentences)
+    label = messages.for_language(version.language).label(version.status)
+    return citation.model_copy(
+        update={
+            "version": QuotedVersion(
+                language=version.language,
+                status=version.status,
+                label=label,
+                text=rendered.text,
+                sentences=list(quoted),
+                aligned=rendered.aligned,
+            )
+        }
+    )

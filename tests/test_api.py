@@ -130,6 +130,33 @@ def test_paragraphs_list_and_one(api: httpx.Client) -> None:
     assert four["text"][first["start"] : first["end"]] == first["text"]
 
 
+def test_a_paragraph_in_a_language_version(api: httpx.Client) -> None:
+    english = api.get("/api/paragraphs/4", params={"lang": "en"}).json()
+    assert english["language"] == "en"
+    assert english["status"] == "unofficial translation"
+    assert english["label"] == "unofficial translation"
+    assert english["original_language"] == "nl"
+    assert english["aligned"] is True
+    assert english["text"].startswith("The EU firmly condemns")
+    first = english["sentences"][0]
+    assert english["text"][first["start"] : first["end"]] == first["text"]
+    assert api.get("/api/paragraphs/4", params={"lang": "nl"}).json()["text"].startswith("De EU")
+    absent = api.get("/api/paragraphs/4", params={"lang": "es"})
+    assert absent.status_code == 404
+    assert "the versions: en, fr, de" in absent.json()["detail"]
+    assert api.get("/api/paragraphs/9", params={"lang": "en"}).status_code == 404
+    assert api.get("/api/paragraphs/4", params={"lang": "<b>en"}).status_code == 422
+
+
+def test_an_english_answer_over_the_api_quotes_the_english_version(api: httpx.Client) -> None:
+    result = api.post("/api/ask", json={"question": "Which attacks does the EU condemn?"}).json()
+    assert result["quote_language"] == "en"
+    [citation] = result["citations"]
+    assert citation["paragraph"] == 4
+    assert "WannaCry and NotPetya" in citation["version"]["text"]
+    assert "[§4]" in result["answer"]
+
+
 @pytest.mark.parametrize(
     ("method", "path", "body", "status", "message"),
     [

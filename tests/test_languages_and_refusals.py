@@ -53,10 +53,17 @@ def test_answered_in_every_official_language_with_its_notice(
     assert result.language == language
     assert not result.abstained, result.abstain_reason
     assert result.cited_paragraphs[0] in item["paragraphs"]  # type: ignore[operator]
-    notice = load_messages().for_language(language).quoting
-    quote = result.citations[0].sentences[0].text
+    texts = load_messages().for_language(language)
+    citation = result.citations[0]
+    if citation.version is not None:  # a version in the asker's language: quoted, labelled
+        assert language in service.versions.languages
+        quote = citation.version.sentences[0].text
+        assert result.answer.startswith(f"{texts.version_line(citation.version.status)}\n{quote}")
+        assert citation.sentences[0].text in result.answer  # the original under it
+        return
+    quote = citation.sentences[0].text
     # Dutch needs no notice: the answer is the quote itself.
-    assert result.answer.startswith(quote if language == "nl" else f"{notice}\n{quote}")
+    assert result.answer.startswith(quote if language == "nl" else f"{texts.quoting}\n{quote}")
 
 
 @pytest.mark.parametrize(

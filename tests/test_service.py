@@ -42,18 +42,20 @@ def test_every_answer_line_carries_a_citation_to_a_cited_paragraph(
 @pytest.mark.parametrize(
     ("question", "language", "preface"),
     [
-        ("What did WannaCry and NotPetya cause?", "en", "quoting"),
-        ("Welche Cyberangriffe verurteilt die EU?", "de", "zitiere"),
-        ("Quelles attaques l'UE condamne-t-elle ?", "fr", "passage"),
+        ("¿Qué ataques informáticos condena la Unión Europea?", "es", "neerlandés"),
+        ("Quali attacchi condanna l'UE?", "it", "neerlandese"),
+        ("Jakie cyberataki potępia UE?", "pl", "niderlandzkim"),
     ],
 )
-def test_other_languages_say_they_quote_the_dutch_text(
+def test_languages_without_a_version_say_they_quote_the_dutch_text(
     service: AssistantService, question: str, language: str, preface: str
 ) -> None:
     result = service.ask(question)
     assert result.language == language
     assert not result.abstained
     assert preface in result.answer.splitlines()[0]
+    assert result.quote_language == "nl"
+    assert result.citations[0].version is None
     assert 4 in [p.paragraph for p in result.ranked[:3]]
 
 

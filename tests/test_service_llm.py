@@ -115,3 +115,30 @@ def test_ask_stream_closed_early_closes_the_model_stream(
     pieces.close()  # the reader went away: no error, and the service answers again
     fake.script(Reply("WannaCry en NotPetya hebben schade berokkend [§4]."))
     assert llm_service.ask("Wat veroordeelt de EU met klem?").generated
+
+
+def test_a_generated_answer_reads_and_is_checked_against_the_askers_version(
+    fake: FakeLLM, llm_service: AssistantService
+) -> None:
+    fake.requests.clear()
+    fake.script(
+        Reply(
+            'The EU calls the use of ICTs for malicious purposes "unacceptable" [§4]. '
+            "The EU says the use of ICTs for malicious purposes is acceptable [§4]."
+        )
+    )
+    result = llm_service.ask("What does the EU think of the malicious use of ICTs?")
+    # The model was given the English version beside the Dutch paragraph.
+    prompt = fake.requests[-1].body["messages"][-1]["content"]
+    assert '<translation language="en" status="unofficial translation">' in prompt
+    assert "The EU firmly condemns the malicious use" in prompt
+    assert "De EU veroordeelt met klem" in prompt
+    # A quotation from the English version stands word for word; the reversed claim goes.
+    assert result.generated
+    assert '"unacceptable" [§4]' in result.answer
+    assert "is acceptable" not in result.answer
+    assert any("negation" in r.reason for r in result.removed)
+    assert result.quote_language == "en"
+    [citation] = result.citations
+    assert citation.version is not None
+    assert "unacceptable" in " ".join(s.text for s in citation.version.sentences)

@@ -50,7 +50,8 @@ def test_messages_cover_every_official_eu_language() -> None:
         assert texts.instruction
         assert bool(texts.quoting) == (code != "nl")  # only Dutch needs no 'quoting' notice
         assert texts.version_line("official").startswith(texts.official[:1].upper())
-        assert texts.translation and texts.original
+        assert texts.translation
+        assert texts.original
     assert book.for_language("ja") == book.for_language("en")  # beyond the 24: English
 
 

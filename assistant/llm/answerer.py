@@ -15,13 +15,20 @@ from collections.abc import Generator, Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from assistant.answering import AnswerStream, Composed, ExtractiveAnswerer, abstention
+from assistant.answering import (
+    AnswerStream,
+    Composed,
+    ExtractiveAnswerer,
+    abstention,
+    with_version,
+)
 from assistant.llm.client import ChatClient, Fault, LLMError, chat_messages, classify
 from assistant.llm.verification import AnswerChecker, CitationVerifier
 from assistant.result import Citation, ClaimSupport, Turn
 from assistant.retrieval import Ranking
 from assistant.settings import LLMSettings
 from index.document import Document
+from index.versions import Versions
 from prompts.llm import AnswerPrompt, RewritePrompt, load_answer_prompt, load_rewrite_prompt
 from prompts.messages import MessageBook
 
@@ -52,6 +59,7 @@ class GenerativeAnswerer:
         *,
         answer_prompt: AnswerPrompt | None = None,
         rewrite_prompt: RewritePrompt | None = None,
+        versions: Versions | None = None,
     ) -> None:
         self._settings = settings
         self._client = client
@@ -60,6 +68,7 @@ class GenerativeAnswerer:
         self._fallback = fallback
         self._verifier = verifier
         self._messages = messages
+        self._versions = versions or Versions()
         self._answer_prompt = answer_prompt or load_answer_prompt()
         self._rewrite_prompt = rewrite_prompt or load_rewrite_prompt()
         missing = set(messages.languages) - set(self._answer_prompt.languages)
@@ -112,7 +121,12 @@ class GenerativeAnswerer:
         given = tuple(ranking.order[: self._settings.max_paragraphs])
         abstain = self._messages.for_language(language).abstain
         paragraphs = [(n, self._document.paragraph(n).text) for n in given]
-        rendered = self._answer_prompt.render(question, language, paragraphs, abstain)
+        version = self._versions.get(language)
+        renderings = []
+        if version is not None:  # the model reads the paragraphs in the asker's language too
+            label = self._messages.for_language(language).label(version.status)
+            renderings = [(language, label, version.paragraph(n).text) for n in given]
+        rendered = self._answer_prompt.render(question, language, paragraphs, abstain, renderings)
         checker = AnswerChecker(self._verifier, language, given, abstain)
         return given, checker, chat_messages(rendered)
 
@@ -173,7 +187,11 @@ class GenerativeAnswerer:
         texts = self._answer_prompt.texts(language)
         removed = tuple(checker.removed)
         if checker.supported:
-            citations = [self._citation(n, s) for n, s in checker.evidence.items()]
+            version = self._versions.get(language)
+            citations = [
+                with_version(self._citation(n, s), version, self._messages)
+                for n, s in checker.evidence.items()
+            ]
             notice = texts.interrupted if fault else None
             answer = f"{checker.text}\n{notice}" if notice else checker.text
             return Composed(
@@ -181,6 +199,7 @@ class GenerativeAnswerer:
                 fallback=fault.kind if fault else None,
                 fallback_detail=fault.detail if fault else None, removed=removed, given=given,
                 support=tuple(self._support(claim, n, i) for claim, n, i in checker.claims),
+                quote_language=version.language if version else self._versions.original,
             )  # fmt: skip
         if checker.declined and fault is None:
             declined = abstention(
@@ -199,6 +218,7 @@ class GenerativeAnswerer:
             f"{notice}\n{offline.answer}", offline.citations, offline.abstained,
             offline.suggestions, offline.reason, notice=notice, fallback=fault.kind,
             fallback_detail=fault.detail, removed=removed, given=given,
+            quote_language=offline.quote_language,
         )  # fmt: skip
 
     def _support(self, claim: str, number: int, index: int) -> ClaimSupport:

@@ -10,9 +10,10 @@ sentence round:
 - a negation word (niet/geen/nooit, not/no/never, pas/aucun/jamais, nicht/kein/nie) that
   negates something the other text also says, on one side only.
 
-A Dutch claim (the document's language) is aligned with the sentence word for word, so a
-negation counts only where the words after it are in the other text ('niet-statelijke
-actoren' in the sentence says nothing about a claim on capacities). A claim in another
+A claim in the support's language (the document's, or a language version's) is aligned
+with the sentence word for word, so a negation counts only where the words after it are in
+the other text ('niet-statelijke actoren' in the sentence says nothing about a claim on
+capacities). A claim in another
 language cannot be aligned: its negation words and negated adjectives ('unacceptable',
 'not acceptable', 'inacceptable', 'unzulässig') are counted against the sentence's, and
 only where the sentence holds at most one, so that which one the claim rests on is clear.
@@ -112,13 +113,22 @@ class PolarityCheck:
     document_language: str = "nl"
     reach: int = 3  # words after a negation that it may negate
 
-    def reversed(self, claim: str, language: str, support: str) -> str | None:
-        """Why ``claim`` reverses ``support``, or None when their polarity agrees."""
+    def reversed(
+        self, claim: str, language: str, support: str, support_language: str | None = None
+    ) -> str | None:
+        """Why ``claim`` reverses ``support``, or None when their polarity agrees.
+
+        Args:
+            support_language: the support's language when it is not the document's (a
+                sentence of a language version). Its negations are counted in it: word
+                order differs too much between versions for the word-for-word alignment,
+                which is kept for claims in the document's own language.
+        """
         if not support:
             return None
-        if language == self.document_language:
-            return self._aligned(_words(claim), _words(support))
-        in_support = negations(support, self.document_language)
+        if language == self.document_language and support_language is None:
+            return self._aligned(_words(claim), _words(support), language)
+        in_support = negations(support, support_language or self.document_language)
         if in_support > 1:
             return None  # which of its negations the claim rests on cannot be told
         in_claim = negations(claim, language)
@@ -128,8 +138,7 @@ class PolarityCheck:
             )
         return None
 
-    def _aligned(self, said: list[str], source: list[str]) -> str | None:
-        language = self.document_language
+    def _aligned(self, said: list[str], source: list[str], language: str) -> str | None:
         for word in said:  # an antonym, word for word
             if word in source:
                 continue
@@ -140,18 +149,18 @@ class PolarityCheck:
             if negated:
                 return f"says '{word}' where the text says '{negated}'"
         # A negation word on one side only, in front of words both sides have.
-        ours = self._negated(said, set(source))
-        theirs = self._negated(source, set(said))
+        ours = self._negated(said, set(source), language)
+        theirs = self._negated(source, set(said), language)
         if ours != theirs:
             words = sorted(ours ^ theirs)
             side = "adds" if ours - theirs else "drops"
             return f"{side} a negation of '{' '.join(words)}' that the text does not have"
         return None
 
-    def _negated(self, words: list[str], other: set[str]) -> set[str]:
+    def _negated(self, words: list[str], other: set[str], language: str) -> set[str]:
         """The words negated in ``words`` that ``other`` also has."""
         found: set[str] = set()
-        for i in _negating(words, self.document_language):
+        for i in _negating(words, language):
             after = words[i + 1 : i + 1 + self.reach]
             found |= {w for w in after if w in other and len(w) >= _MIN_BASE}
         return found

@@ -21,6 +21,7 @@ from assistant.settings import LLMSettings
 from assistant.text import KnownNames, content_terms, fold, numbers, words
 from index.document import Document
 from index.embedders import Embedder
+from index.versions import DocumentVersion, Versions
 
 __all__ = ["AnswerChecker", "Checked", "CitationVerifier", "Support"]
 
@@ -88,6 +89,37 @@ def _unit(vector: list[float]) -> list[float]:
     return [x / norm for x in vector]
 
 
+@dataclass(frozen=True)
+class _VersionUnits:
+    """A language version as the verifier weighs claims in its language against it."""
+
+    units: dict[int, list[tuple[int, list[float]]]]  # sentence index (-1: whole) -> vector
+    sentences: dict[tuple[int, int], str]  # (paragraph, original sentence) -> its rendering
+    words: dict[int, set[str]]
+    stems: dict[int, set[str]]
+    verbatim: dict[int, str]
+
+    @classmethod
+    def of(cls, version: DocumentVersion, embedder: Embedder) -> _VersionUnits:
+        units: dict[int, list[tuple[int, list[float]]]] = {}
+        sentences: dict[tuple[int, int], str] = {}
+        for paragraph in version.paragraphs:
+            # Only a sentence aligned with the original's can stand for it; otherwise the
+            # version's paragraph counts as a whole.
+            own = [(s.index, s.text) for s in paragraph.sentences] if paragraph.aligned else []
+            texts = [(i, t) for i, t in own] + [(-1, paragraph.text)]
+            units[paragraph.number] = [(i, _unit(embedder.embed_query(t))) for i, t in texts]
+            sentences.update({(paragraph.number, i): t for i, t in own})
+        words_of = {p.number: words(p.text) for p in version.paragraphs}
+        return cls(
+            units=units,
+            sentences=sentences,
+            words=words_of,
+            stems={n: {w[:5] for w in ws if len(w) >= 5} for n, ws in words_of.items()},
+            verbatim={p.number: _verbatim(p.text) for p in version.paragraphs},
+        )
+
+
 class CitationVerifier:
     """Checks that each cited sentence is supported by the paragraph it cites."""
 
@@ -102,6 +134,7 @@ class CitationVerifier:
         joint_tolerance: float = 0.04,
         known_names: KnownNames | None = None,
         polarity: PolarityCheck | None = None,
+        versions: Versions | None = None,
     ) -> None:
         self._embedder = embedder
         self.threshold = threshold
@@ -133,10 +166,20 @@ class CitationVerifier:
             indices = [s.index for s in paragraph.sentences] + [-1]
             vectors = [_unit(embedder.embed_query(t)) for t in texts]
             self._units[paragraph.number] = list(zip(indices, vectors, strict=True))
+        # A claim in the language of a version is weighed against that version too, in its
+        # own language: a sentence aligned with the original's counts as that sentence.
+        self._versions: dict[str, _VersionUnits] = {
+            version.language: _VersionUnits.of(version, embedder) for version in versions or ()
+        }
 
     @classmethod
     def from_settings(
-        cls, document: Document, embedder: Embedder, llm: LLMSettings, known_names: KnownNames
+        cls,
+        document: Document,
+        embedder: Embedder,
+        llm: LLMSettings,
+        known_names: KnownNames,
+        versions: Versions | None = None,
     ) -> CitationVerifier:
         """The verifier with the ``llm`` section's calibrated thresholds."""
         return cls(
@@ -147,6 +190,7 @@ class CitationVerifier:
             lexical_weight=llm.support_lexical_weight,
             joint_tolerance=llm.support_joint_tolerance,
             known_names=known_names,
+            versions=versions,
         )
 
     def _lexical(self, claim: str, language: str, number: int) -> float:
@@ -154,6 +198,9 @@ class CitationVerifier:
         if not terms:
             return 0.0
         known, stems = self._words[number], self._stems[number]
+        version = self._versions.get(language)
+        if version is not None:
+            known, stems = known | version.words[number], stems | version.stems[number]
         return sum(t in known or (len(t) >= 5 and t[:5] in stems) for t in terms) / len(terms)
 
     def scores(
@@ -161,8 +208,11 @@ class CitationVerifier:
     ) -> dict[int, Support]:
         """Support of ``claim`` (markers removed) by every paragraph of the document."""
         vector = vector or _unit(self._embedder.embed_query(claim))
+        version = self._versions.get(language)
         result: dict[int, Support] = {}
         for number, units in self._units.items():
+            if version is not None:
+                units = units + version.units[number]
             sims = [(sum(a * b for a, b in zip(vector, v, strict=True)), i) for i, v in units]
             best = max(s for s, _ in sims)
             sentence = max((s, i) for s, i in sims if i >= 0)[1] if len(sims) > 1 else 0
@@ -171,9 +221,13 @@ class CitationVerifier:
         return result
 
     def _support(self, vector: list[float], language: str, number: int, support: Support) -> str:
-        """The text a claim rests on: its best sentence; across languages, that sentence's
-        clause nearest to the claim (a Dutch claim is aligned with the sentence word for word)."""
+        """The text a claim rests on: its best sentence, in the claim's language where a
+        version aligned by sentence has one; across languages, that sentence's clause nearest
+        to the claim (a claim in the text's language is aligned with it word for word)."""
         key = (number, support.sentence)
+        version = self._versions.get(language)
+        if version is not None and key in version.sentences:
+            return version.sentences[key]
         clauses = self._clauses.get(key, [])
         if language == self.polarity.document_language or len(clauses) < 2:
             return self._sentences.get(key, "")
@@ -236,12 +290,24 @@ class CitationVerifier:
                 )
         return None
 
-    def misquoted(self, claim: str, number: int) -> str | None:
-        """Why a quotation in ``claim`` is not verbatim in paragraph ``number``, or None."""
+    def misquoted(self, claim: str, number: int, language: str = "") -> str | None:
+        """Why a quotation in ``claim`` is not verbatim in paragraph ``number`` (or in its
+        version in ``language``), or None."""
+        version = self._versions.get(language)
+        texts = [self._verbatim[number]] + ([version.verbatim[number]] if version else [])
         for quoted in _QUOTED.findall(claim):
-            if _verbatim(quoted) not in self._verbatim[number]:
+            if not any(_verbatim(quoted) in text for text in texts):
                 return f'quotes "{quoted}", which §{number} does not say word for word'
         return None
+
+    def _reversed(
+        self, claim: str, language: str, vector: list[float], number: int, support: Support
+    ) -> str | None:
+        text = self._support(vector, language, number, support)
+        in_version = (number, support.sentence) in getattr(
+            self._versions.get(language), "sentences", {}
+        )
+        return self.polarity.reversed(claim, language, text, language if in_version else None)
 
     def check(self, sentence: str, language: str, given: Collection[int]) -> Checked:
         """Verify one answer sentence against the paragraphs it cites."""
@@ -268,11 +334,9 @@ class CitationVerifier:
                 reason = (
                     f"names {', '.join(unknown)}, which the document never mentions"
                     if unknown
-                    else self.misquoted(claim, number)
+                    else self.misquoted(claim, number, language)
                     or self.judge(claim, number, scores, together=valid)
-                    or self.polarity.reversed(
-                        claim, language, self._support(vector, language, number, scores[number])
-                    )
+                    or self._reversed(claim, language, vector, number, scores[number])
                 )
                 if reason is None:
                     kept.append(number)
