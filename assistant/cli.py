@@ -1,4 +1,4 @@
-"""The ``assistant`` command: ask, chat, paragraphs, show, index, enrich, eval, serve."""
+"""The ``assistant`` command: ask, chat, paragraphs, show, index, enrich, translate, eval, serve."""
 
 from __future__ import annotations
 
@@ -211,6 +211,48 @@ def cmd_enrich(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_translate(args: argparse.Namespace) -> int:
+    from assistant.llm import ChatClient, LLMError
+    from assistant.llm.translate import translate, write_version
+    from index.document import load_document
+    from prompts.llm import load_answer_prompt
+
+    settings = _settings(args)
+    if not settings.llm.enabled:
+        raise CliError(
+            "translate needs an OpenAI-compatible server: set ASSISTANT_LLM_BASE_URL "
+            "(e.g. http://127.0.0.1:8000/v1) and ASSISTANT_LLM_MODEL"
+        )
+    language = args.to.strip().lower()
+    names = load_answer_prompt().languages
+    if language not in names:
+        raise CliError(f"no language '{language[:8]}'; known: {', '.join(sorted(names))}")
+    if language == settings.document_language:
+        raise CliError(f"'{language}' is the document's own language")
+    out = Path(args.out or f"{settings.document_path.stem}.{language}.jsonl")
+    if out.exists() and not args.force:
+        raise CliError(f"{out} exists; a reviewed file is not overwritten (use --force)")
+    document = load_document(settings.document_path, settings.errata_path)
+    client = ChatClient(settings.llm)
+    try:
+        translated = translate(document, client, names[language].name)
+    except LLMError as error:
+        raise CliError(f"the model gave no usable reply: {error}", EXIT_ERROR) from error
+    finally:
+        client.close()
+    write_version(translated, out, force=args.force)
+    problems = [p for t in translated for p in t.problems]
+    for problem in problems:
+        print(f"check: {problem}", file=sys.stderr)
+    aligned = sum(t.aligned for t in translated)
+    print(
+        f"{len(translated)} paragraphs in {out} ({aligned} aligned by sentence, "
+        f"{len(problems)} problems to check); review it against the original, then set "
+        f"ASSISTANT_DOCUMENT_VERSIONS={language}:{out}"
+    )
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     try:
         from ui.web.server import serve
@@ -258,6 +300,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     enrich.add_argument("--force", action="store_true", help="overwrite an existing file")
     enrich.set_defaults(func=cmd_enrich)
+
+    translate = commands.add_parser(
+        "translate", help="have the LLM make a language version of the document (for review)"
+    )
+    translate.add_argument("--to", required=True, help="language code, e.g. en, fr, de, es")
+    translate.add_argument("--out", help="JSONL file to write (default: <document>.<lang>.jsonl)")
+    translate.add_argument("--force", action="store_true", help="overwrite an existing file")
+    translate.set_defaults(func=cmd_translate)
 
     serve = commands.add_parser("serve", help="start the web page and HTTP API")
     serve.add_argument("--host", help="interface to listen on (default: ASSISTANT_WEB_HOST)")

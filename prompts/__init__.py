@@ -6,9 +6,11 @@ from prompts.llm import (
     LanguageTexts,
     Rendered,
     RewritePrompt,
+    TranslatePrompt,
     load_answer_prompt,
     load_enrich_prompt,
     load_rewrite_prompt,
+    load_translate_prompt,
     neutralise,
 )
 from prompts.messages import MessageBook, Messages, load_messages
@@ -22,10 +24,12 @@ __all__ = [
     "Messages",
     "Rendered",
     "RewritePrompt",
+    "TranslatePrompt",
     "load_answer_prompt",
     "load_enrich_prompt",
     "load_messages",
     "load_rewrite_prompt",
+    "load_translate_prompt",
     "neutralise",
     "prompts_dir",
 ]

@@ -30,7 +30,9 @@ __all__ = [
 ]
 
 # Our delimiters; '<' of any of them in data becomes '&lt;' so data cannot close a block.
-_TAG = re.compile(r"<(?=\s*/?\s*(?:document|translation|question|history|turn)\b)", re.IGNORECASE)
+_TAG = re.compile(
+    r"<(?=\s*/?\s*(?:document|translation|paragraph|question|history|turn)\b)", re.IGNORECASE
+)
 
 
 def neutralise(text: str) -> str:
@@ -173,6 +175,26 @@ class EnrichPrompt(_Templates):
         )
 
 
+class TranslatePrompt(_Templates):
+    """The translation prompt: one paragraph, sentence by sentence (``assistant translate``)."""
+
+    VARIABLES: ClassVar[dict[str, set[str]]] = {
+        "system": {"language_name"},
+        "user": {"number", "sentences"},
+    }
+
+    system: str
+    user: str
+
+    def render(self, number: int, sentences: Sequence[str], language_name: str) -> Rendered:
+        """The messages asking for paragraph ``number``'s ``sentences`` in ``language_name``."""
+        lines = "\n".join(f"{i}. {neutralise(text)}" for i, text in enumerate(sentences, 1))
+        return Rendered(
+            system=self.system.format(language_name=language_name),
+            user=self.user.format(number=number, sentences=lines),
+        )
+
+
 def load_answer_prompt(path: Path | None = None) -> AnswerPrompt:
     """Read ``answer.toml``; raise ValueError naming the file on any problem."""
     return load_toml(path or prompts_dir() / "answer.toml", AnswerPrompt)
@@ -186,3 +208,8 @@ def load_rewrite_prompt(path: Path | None = None) -> RewritePrompt:
 def load_enrich_prompt(path: Path | None = None) -> EnrichPrompt:
     """Read ``enrich.toml``; raise ValueError naming the file on any problem."""
     return load_toml(path or prompts_dir() / "enrich.toml", EnrichPrompt)
+
+
+def load_translate_prompt(path: Path | None = None) -> TranslatePrompt:
+    """Read ``translate.toml``; raise ValueError naming the file on any problem."""
+    return load_toml(path or prompts_dir() / "translate.toml", TranslatePrompt)

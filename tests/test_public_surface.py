@@ -47,7 +47,7 @@ SURFACE: dict[str, set[str]] = {
     "prompts": {
         "AnswerPrompt", "EnrichPrompt", "LanguageTexts", "MessageBook", "Messages", "Rendered",
         "RewritePrompt", "load_answer_prompt", "load_enrich_prompt", "load_messages",
-        "load_rewrite_prompt", "neutralise",
+        "load_rewrite_prompt", "neutralise", "TranslatePrompt", "load_translate_prompt",
         "prompts_dir",
     },
     "ui": {"AssistantPort", "ChatPage"},
