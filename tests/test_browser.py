@@ -48,8 +48,8 @@ def browser() -> Iterator[Any]:
 class Visit:
     """One browser context on the page, recording every request it makes."""
 
-    def __init__(self, browser: Any, url: str) -> None:
-        self.context = browser.new_context(locale="nl-NL", viewport={"width": 1400, "height": 1000})
+    def __init__(self, browser: Any, url: str, locale: str = "nl-NL") -> None:
+        self.context = browser.new_context(locale=locale, viewport={"width": 1400, "height": 1000})
         self.page = self.context.new_page()
         self.requests: list[str] = []
         self.referers: list[str] = []
@@ -155,6 +155,50 @@ def test_document_pane_has_every_paragraph_and_the_original_link(visit: Visit) -
     assert document.locator(".doc-paragraph").count() == 8
     assert "§4" in document.locator(".doc-p4").inner_text()
     assert "consilium.europa.eu" in document.locator(".original a").get_attribute("href")
+
+
+def test_an_english_answer_opens_the_english_version_highlighted_with_a_switch(
+    browser: Any, deployment: Deployment
+) -> None:
+    visit = Visit(browser, deployment.url, locale="en-GB")
+    try:
+        visit.open()
+        bot = visit.ask("Which cyber attacks does the EU condemn?")
+        assert "unofficial translation" in bot.inner_text().lower()
+        assert "WannaCry and NotPetya" in bot.inner_text()
+        assert "WannaCry en NotPetya" in bot.inner_text()  # the Dutch original under it
+        chip = bot.locator('a.cite-chip[href*="@en:"]')
+        assert chip.count() == 1
+        chip.click()
+        english = visit.page.locator("#paragraph-pane article.paragraph-4.text-en")
+        english.wait_for(timeout=15_000)
+        assert "unofficial translation (en)" in english.inner_text()
+        marked = " ".join(english.locator("mark.cited").all_inner_texts())
+        assert "WannaCry and NotPetya" in marked
+        assert "cascading effects" not in marked  # only the cited sentence ...
+        assert "cascading effects" in english.inner_text()  # ... of the whole paragraph
+        # The switch shows the Dutch original, the same sentence highlighted, and back.
+        english.locator("a.text-switch").click()
+        original = visit.page.locator("#paragraph-pane article.paragraph-4.text-original")
+        original.wait_for(timeout=15_000)
+        assert "WannaCry en NotPetya" in " ".join(original.locator("mark.cited").all_inner_texts())
+        original.locator("a.text-switch").click()
+        visit.page.locator("#paragraph-pane article.paragraph-4.text-en").wait_for(timeout=15_000)
+        # The whole document in the page's language first, the original in a fold under it.
+        visit.page.get_by_role("tab", name="Whole document").click()
+        document = visit.page.locator("#document-pane .document")
+        document.wait_for(timeout=15_000)
+        assert document.locator(".doc-version").count() == 8
+        assert "The EU firmly condemns" in document.locator(".doc-v4").inner_text()
+        assert "unofficial translation (en)" in document.locator(".text-label").inner_text()
+        fold = document.locator("details.original-text")
+        assert fold.locator(".doc-paragraph").count() == 8
+        assert not fold.locator(".doc-p4").is_visible()
+        fold.locator("summary").click()
+        assert "De EU veroordeelt" in fold.locator(".doc-p4").inner_text()
+        assert not [line for line in visit.console if "Content Security Policy" in line]
+    finally:
+        visit.context.close()
 
 
 def test_page_makes_no_request_outside_the_machine(visit: Visit) -> None:
