@@ -134,7 +134,8 @@ def build_assistant(
         question_weight=settings.question_weight,
         question_offset=settings.question_offset,
         version_weight=settings.version_weight,
-        versions=frozenset(versions.languages),
+        versions=versions,
+        version_bm25=settings.version_bm25,
     )
     names = KnownNames.of(document, settings.names_path)
     policy = AbstentionPolicy(

@@ -24,6 +24,7 @@ from assistant.result import RankedParagraph
 from assistant.text import Analyzer
 from index.document import Document
 from index.store import INSTRUCTION, OFFTOPIC, QUESTION, VERSION, ParagraphIndex
+from index.versions import DocumentVersion, Versions
 
 __all__ = ["Bm25Ranker", "HybridRetriever", "Ranking", "SearchQuery"]
 
@@ -91,10 +92,11 @@ class _Dense:
 
 
 class Bm25Ranker:
-    """BM25 over the paragraphs with a Dutch analyser (rank-bm25)."""
+    """BM25 over the paragraphs with a Snowball analyser (rank-bm25): of the document, in
+    its language, or of a language version, in that version's."""
 
-    def __init__(self, document: Document) -> None:
-        self._analyze = Analyzer("nl")
+    def __init__(self, document: Document | DocumentVersion, language: str = "nl") -> None:
+        self._analyze = Analyzer(language)
         self._numbers = [p.number for p in document.paragraphs]
         corpus = [self._analyze(p.text) for p in document.paragraphs]
         self._terms = [frozenset(doc) for doc in corpus]
@@ -133,7 +135,8 @@ class HybridRetriever:
         question_weight: float | None = None,
         question_offset: float = 0.0,
         version_weight: float = 1.0,
-        versions: frozenset[str] = frozenset(),
+        versions: Versions | None = None,
+        version_bm25: bool = True,
     ) -> None:
         self._document = document
         self._index = index
@@ -147,7 +150,12 @@ class HybridRetriever:
         self._question_weight = question_weight
         self._question_offset = question_offset
         self._version_weight = version_weight
-        self._versions = versions
+        self._versions = frozenset(versions.languages) if versions else frozenset()
+        # BM25 over each version in its own language: the lexical evidence a question in
+        # that language has (the Dutch BM25 shares few words with it).
+        self._version_bm25 = (
+            {v.language: Bm25Ranker(v, v.language) for v in versions or ()} if version_bm25 else {}
+        )
 
     @property
     def document(self) -> Document:
@@ -227,6 +235,15 @@ class HybridRetriever:
                 # lexical evidence; a paraphrase covers few and keeps the low weight.
                 weight = max(weight, self._exact_weight * covered**self._exact_power)
             add(bm25, weight)
+            if version in self._version_bm25:
+                own_bm25, own_known, own_covered = self._version_bm25[version].score(query.question)
+                add(
+                    own_bm25,
+                    max(
+                        self._bm25_weight * own_known,
+                        self._exact_weight * own_covered**self._exact_power,
+                    ),
+                )
         if query.cited:
             add({n: 1.0 / (i + 1) for i, n in enumerate(query.cited)}, self._history_weight / 2)
         numbers = [p.number for p in self._document.paragraphs]
