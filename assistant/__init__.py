@@ -5,7 +5,9 @@ the composition root, the service and the types it returns. The concerns live in
 sub-packages: ``assistant.settings``, ``assistant.llm``, ``assistant.evaluation``.
 """
 
+from assistant.answers import AnswerStore, Feedback, StoredAnswer, StoreError
 from assistant.compose import Assistant, build_assistant, build_embedder
+from assistant.export import answer_json, answer_markdown, conversation_markdown
 from assistant.result import (
     AnswerResult,
     Citation,
@@ -29,10 +31,12 @@ from index.document import Paragraph, Sentence
 
 __all__ = [
     "AnswerResult",
+    "AnswerStore",
     "Assistant",
     "AssistantService",
     "Citation",
     "ClaimSupport",
+    "Feedback",
     "IndexError_",
     "LLMSettings",
     "Paragraph",
@@ -44,10 +48,15 @@ __all__ = [
     "Removal",
     "Sentence",
     "Settings",
+    "StoreError",
+    "StoredAnswer",
     "Turn",
     "WebSettings",
+    "answer_json",
+    "answer_markdown",
     "build_assistant",
     "build_embedder",
+    "conversation_markdown",
     "load_settings",
     "offline_environment",
 ]

@@ -1,4 +1,5 @@
-"""The ``assistant`` command: ask, chat, paragraphs, show, index, enrich, translate, eval, serve."""
+"""The ``assistant`` command: ask, chat, paragraphs, show, index, enrich, translate, feedback,
+audit, eval, serve."""
 
 from __future__ import annotations
 
@@ -253,6 +254,41 @@ def cmd_translate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_feedback_export(args: argparse.Namespace) -> int:
+    from assistant.answers import StoreError
+    from assistant.records import feedback_candidates
+
+    out = Path(args.gold)
+    if out.exists() and not args.force:
+        raise CliError(f"{out} exists; a reviewed file is not overwritten (use --force)")
+    try:
+        lines = feedback_candidates(_settings(args))
+    except StoreError as error:
+        raise CliError(f"the answer store cannot be read: {error}", EXIT_ERROR) from error
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    print(
+        f"{len(lines)} candidate gold lines in {out}; review them (rated-down ones need their "
+        f"paragraphs), then check: assistant eval --check {out}"
+    )
+    return 0
+
+
+def cmd_audit_export(args: argparse.Namespace) -> int:
+    from assistant.answers import StoreError
+    from assistant.records import audit_lines, parse_since
+
+    try:
+        lines = audit_lines(_settings(args), parse_since(args.since))
+    except ValueError as error:
+        raise CliError(str(error)) from None
+    except StoreError as error:
+        raise CliError(f"the answer store cannot be read: {error}", EXIT_ERROR) from error
+    for line in lines:
+        print(line)
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     try:
         from ui.web.server import serve
@@ -308,6 +344,21 @@ def _parser() -> argparse.ArgumentParser:
     translate.add_argument("--out", help="JSONL file to write (default: <document>.<lang>.jsonl)")
     translate.add_argument("--force", action="store_true", help="overwrite an existing file")
     translate.set_defaults(func=cmd_translate)
+
+    feedback = commands.add_parser("feedback", help="readers' ratings of answers")
+    feedback_commands = feedback.add_subparsers(dest="action", required=True)
+    feedback_export = feedback_commands.add_parser(
+        "export", help="write the rated answers as candidate gold lines, for review"
+    )
+    feedback_export.add_argument("--gold", required=True, help="JSONL file to write")
+    feedback_export.add_argument("--force", action="store_true", help="overwrite the file")
+    feedback_export.set_defaults(func=cmd_feedback_export)
+
+    audit = commands.add_parser("audit", help="the audit trail (ASSISTANT_AUDIT=true)")
+    audit_commands = audit.add_subparsers(dest="action", required=True)
+    audit_export = audit_commands.add_parser("export", help="print the trail as JSON lines")
+    audit_export.add_argument("--since", help="from this date (ISO, e.g. 2026-12-01)")
+    audit_export.set_defaults(func=cmd_audit_export)
 
     serve = commands.add_parser("serve", help="start the web page and HTTP API")
     serve.add_argument("--host", help="interface to listen on (default: ASSISTANT_WEB_HOST)")

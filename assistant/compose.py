@@ -13,6 +13,7 @@ from typing import Any
 
 from assistant.abstention import AbstentionPolicy, load_answer_types
 from assistant.answering import Answerer, ExtractiveAnswerer
+from assistant.answers import AnswerStore
 from assistant.retrieval import HybridRetriever
 from assistant.service import AssistantService
 from assistant.settings import Settings
@@ -25,7 +26,7 @@ from index.store import IndexReport, ParagraphIndex
 from index.versions import Versions, load_versions
 from prompts.messages import load_messages
 
-__all__ = ["Assistant", "build_assistant", "build_embedder"]
+__all__ = ["Assistant", "answer_store", "build_assistant", "build_embedder"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,18 @@ def build_embedder(settings: Settings) -> Embedder:
         settings.st_model,
         query_prefix=settings.st_query_prefix,
         passage_prefix=settings.st_passage_prefix,
+    )
+
+
+def answer_store(settings: Settings) -> AnswerStore:
+    """The store of kept answers, feedback and the audit trail, in the settings' data dir."""
+    return AnswerStore(
+        settings.data_dir / "answers.sqlite3",
+        max_answers=settings.answers_max,
+        max_age_days=settings.answers_max_days,
+        audit=settings.audit,
+        audit_retention_days=settings.audit_retention_days,
+        audit_questions=settings.web.log_questions,
     )
 
 
@@ -160,5 +173,8 @@ def build_assistant(
         answerer = _generative(
             settings, document, embedder, offline, names, llm_http_client, versions
         )
-    service = AssistantService(settings, document, index, retriever, answerer, versions)
+    answers = answer_store(settings) if settings.answers_kept else None
+    service = AssistantService(
+        settings, document, index, retriever, answerer, versions, answers=answers
+    )
     return Assistant(service, report, document, embedder, retriever, policy, offline, answerer)

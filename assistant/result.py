@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from typing import Literal
 
@@ -100,6 +101,10 @@ class RankedParagraph(BaseModel):
 class AnswerResult(BaseModel):
     """An answer with citations, or an abstention with suggestions."""
 
+    id: str = Field(
+        default_factory=lambda: uuid.uuid4().hex,
+        description="The answer's id: its link, export and feedback use it.",
+    )
     question: str
     answer: str
     abstained: bool

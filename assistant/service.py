@@ -8,6 +8,7 @@ retrieve stage, then reads the answerer's stream.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 from collections.abc import Generator, Sequence
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from assistant.answering import Answerer, Composed
+from assistant.answers import AnswerStore, StoredAnswer, StoreError
 from assistant.markers import cited_numbers
 from assistant.result import AnswerResult, ParagraphVersion, Turn
 from assistant.retrieval import HybridRetriever, Ranking, SearchQuery
@@ -56,6 +58,7 @@ class _Asked:
     turns: list[Turn]
     started: float
     rewritten: str | None = None
+    request_id: str = ""
 
 
 class AssistantService:
@@ -70,6 +73,7 @@ class AssistantService:
         answerer: Answerer,
         versions: Versions | None = None,
         messages: MessageBook | None = None,
+        answers: AnswerStore | None = None,
     ) -> None:
         from langchain_core.runnables import RunnableLambda
 
@@ -80,14 +84,33 @@ class AssistantService:
         self._answerer = answerer
         self.versions = versions or Versions(settings.document_language)
         self._messages = messages or load_messages()
+        self.answers = answers
         self._retrieve_stage = RunnableLambda(self._retrieve, name="retrieve")
         self._answer_stage = RunnableLambda(self._answer, name="compose")
         self.chain = self._retrieve_stage | self._answer_stage
 
     def close(self) -> None:
-        """Release the answerer's and the index's connections."""
+        """Release the answerer's, the index's and the answer store's connections."""
         self._answerer.close()
         self.index.close()
+        if self.answers is not None:
+            self.answers.close()
+
+    def stored(self, answer_id: str) -> StoredAnswer | None:
+        """A kept answer, or None (also when answers are not kept).
+
+        Raises:
+            StoreError: the answer store is unavailable.
+        """
+        return self.answers.get(answer_id) if self.answers is not None else None
+
+    def _keep(self, asked: _Asked, result: AnswerResult) -> None:
+        """Keep the answer; a store that fails is logged and reported, never in the way."""
+        if self.answers is None:
+            return
+        answerer = self.settings.llm.model if result.generated else "offline"
+        with contextlib.suppress(StoreError):
+            self.answers.save(result, answerer, asked.turns, asked.request_id)
 
     # -- the paragraph source ------------------------------------------------
     def paragraphs(self) -> list[Paragraph]:
@@ -181,12 +204,14 @@ class AssistantService:
         staged.timings["compose"] = (time.perf_counter() - mark) * 1000
         return staged
 
-    def _begin(self, question: str, history: Sequence[Turn | dict[str, Any]]) -> _Asked:
+    def _begin(
+        self, question: str, history: Sequence[Turn | dict[str, Any]], request_id: str = ""
+    ) -> _Asked:
         """The validated question and its history turns; QuestionError when invalid."""
         started = time.perf_counter()
         question = self.validate(question)
         turns = [t if isinstance(t, Turn) else Turn.model_validate(t) for t in history]
-        return _Asked(question, turns, started)
+        return _Asked(question, turns, started, request_id=request_id)
 
     def _query(self, asked: _Asked) -> SearchQuery:
         """The search query; a follow-up the answerer rewrote to stand alone carries its context."""
@@ -223,17 +248,36 @@ class AssistantService:
             quote_language=None if composed.abstained else composed.quote_language,
         )
 
-    def ask(self, question: str, history: Sequence[Turn | dict[str, Any]] = ()) -> AnswerResult:
-        """Answer ``question`` given earlier ``history`` turns (oldest first)."""
-        asked = self._begin(question, history)
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Turn | dict[str, Any]] = (),
+        *,
+        request_id: str = "",
+        keep: bool = True,
+    ) -> AnswerResult:
+        """Answer ``question`` given earlier ``history`` turns (oldest first).
+
+        Args:
+            request_id: the HTTP request's id, for the audit trail.
+            keep: keep the answer (for its link, export and feedback); a warm-up does not.
+        """
+        asked = self._begin(question, history, request_id)
         query = self._query(asked)
         asked_at = time.perf_counter()
         staged: Staged = self.chain.invoke(query)
         staged.timings["prepare"] = (asked_at - asked.started) * 1000
-        return self._result(asked, staged)
+        result = self._result(asked, staged)
+        if keep:
+            self._keep(asked, result)
+        return result
 
     def ask_stream(
-        self, question: str, history: Sequence[Turn | dict[str, Any]] = ()
+        self,
+        question: str,
+        history: Sequence[Turn | dict[str, Any]] = (),
+        *,
+        request_id: str = "",
     ) -> Generator[str | AnswerResult, None, None]:
         """Like ``ask``, as the answer's text pieces (joined: the answer), then the result.
 
@@ -241,7 +285,7 @@ class AssistantService:
         answer comes as one piece. The question is validated at once (QuestionError); the
         work happens as the iterator is read. Closing it early closes the model's stream.
         """
-        return self._stream(self._begin(question, history))
+        return self._stream(self._begin(question, history, request_id))
 
     def _stream(self, asked: _Asked) -> Generator[str | AnswerResult, None, None]:
         query = self._query(asked)
@@ -256,7 +300,9 @@ class AssistantService:
         finally:
             stream.close()  # a reader that stopped early: the model's stream is closed too
         staged.timings["compose"] = (time.perf_counter() - mark) * 1000
-        yield self._result(asked, staged)
+        result = self._result(asked, staged)
+        self._keep(asked, result)
+        yield result
 
 
 def _ranked(staged: Staged) -> Ranking:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -30,7 +33,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     # /healthz and the API must say 503 first.
     logs = tmp_path_factory.mktemp("api-logs")
     index = tmp_path_factory.mktemp("api-index")
-    with deployed(index, logs, probes_while_loading=WHILE_LOADING) as deployment:
+    env = {"ASSISTANT_AUDIT": "true"}
+    with deployed(index, logs, env=env, probes_while_loading=WHILE_LOADING) as deployment:
         yield deployment
 
 
@@ -296,3 +300,85 @@ def test_stream_with_an_llm_sends_verified_tokens_as_generated(
     assert result["generated"] is True
     assert [c["paragraph"] for c in result["citations"]] == [4]
     assert "economisch verlies" in result["answer"]
+
+
+# -- kept answers: export, feedback, audit -------------------------------------------------
+def _cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "--data-dir", str(data_dir), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_an_answer_has_an_id_and_exports_as_markdown_and_json(api: httpx.Client) -> None:
+    result = api.post("/api/ask", json={"question": WANNACRY}).json()
+    assert re.fullmatch(r"[0-9a-f]{32}", result["id"])
+    markdown = api.get(f"/api/answers/{result['id']}", params={"format": "md"})
+    assert markdown.status_code == 200
+    assert markdown.headers["content-type"].startswith("text/markdown")
+    assert "attachment" in markdown.headers["content-disposition"]
+    assert markdown.text.startswith(f"# {WANNACRY}\n")
+    assert "**§4**, cited:" in markdown.text
+    assert "kwaadwillige cyberactiviteiten, 16 april 2018" in markdown.text
+    assert "by offline" in markdown.text
+    exported = api.get(f"/api/answers/{result['id']}").json()
+    assert exported["result"]["citations"][0]["paragraph"] == 4
+    assert exported["answerer"] == "offline"
+    assert "16 april 2018" in exported["document"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "message"),
+    [
+        ({"rating": "sideways"}, 422, "rating"),
+        ({"rating": "up", "extra": 1}, 422, "Extra inputs"),
+        ({"rating": "down", "comment": "x" * 2001}, 413, "the limit is 2000"),
+    ],
+)
+def test_bad_feedback_gets_a_clear_error(
+    api: httpx.Client, body: dict[str, Any], status: int, message: str
+) -> None:
+    answer_id = api.post("/api/ask", json={"question": WANNACRY}).json()["id"]
+    response = api.post(f"/api/answers/{answer_id}/feedback", json=body)
+    assert response.status_code == status
+    assert message in json.dumps(response.json())
+
+
+def test_unknown_answers_are_404_for_export_and_feedback(api: httpx.Client) -> None:
+    unknown = "0" * 32
+    for response in (
+        api.get(f"/api/answers/{unknown}", params={"format": "md"}),
+        api.post(f"/api/answers/{unknown}/feedback", json={"rating": "up"}),
+    ):
+        assert response.status_code == 404
+        assert unknown in response.json()["detail"]
+    assert api.get("/api/answers/" + "x" * 65).status_code == 422  # not an id at all
+
+
+def test_feedback_is_kept_and_exported_as_candidate_gold_and_the_audit_holds_the_answer(
+    server: Deployment, api: httpx.Client, tmp_path: Path
+) -> None:
+    answer_id = api.post("/api/ask", json={"question": WANNACRY}).json()["id"]
+    kept = api.post(f"/api/answers/{answer_id}/feedback", json={"rating": "up", "comment": "ok"})
+    assert kept.status_code == 201
+    gold = tmp_path / "candidates.jsonl"
+    exported = _cli(server.data_dir, "feedback", "export", "--gold", str(gold))
+    assert exported.returncode == 0, exported.stderr
+    lines = [json.loads(line) for line in gold.read_text("utf-8").splitlines()]
+    mine = [line for line in lines if line["id"].startswith(f"feedback-{answer_id[:12]}")]
+    assert mine
+    assert mine[0]["question"] == WANNACRY
+    assert mine[0]["paragraphs"] == [4]
+    check = _cli(server.data_dir, "eval", "--check", str(gold))
+    assert check.returncode == 0, check.stdout + check.stderr  # a valid gold file
+    audit = _cli(server.data_dir, "audit", "export", "--since", "2020-01-01")
+    assert audit.returncode == 0, audit.stderr
+    entries = [json.loads(line) for line in audit.stdout.splitlines()]
+    entry = next(e for e in entries if e["answer_id"] == answer_id)
+    assert entry["citations"] == [4]
+    assert entry["request_id"]
+    assert entry["question"] is None  # question logging is off
+    assert all(e["answer_id"] for e in entries)

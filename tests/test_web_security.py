@@ -53,14 +53,26 @@ BEARER = {"Authorization": f"Bearer {TOKEN}"}
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/api/paragraphs", "/config", "/gradio_api/info", "/api/openapi.json"]
+    "path",
+    [
+        "/",
+        "/api/paragraphs",
+        "/config",
+        "/gradio_api/info",
+        "/api/openapi.json",
+        "/api/answers/" + "a" * 32,
+        "/api/answers/" + "a" * 32 + "/feedback",
+    ],
 )
 def test_guarded_refuses_without_credentials(guarded: Deployment, path: str) -> None:
-    response = httpx.get(guarded.url + path)
+    method = "POST" if path.endswith("/feedback") else "GET"
+    response = httpx.request(method, guarded.url + path, json={"rating": "up"})
     assert response.status_code == 401
     assert response.json()["detail"].startswith("authentication required")
     assert response.headers["www-authenticate"].startswith("Basic")
-    wrong = httpx.get(guarded.url + path, headers={"Authorization": "Bearer nope"})
+    wrong = httpx.request(
+        method, guarded.url + path, headers={"Authorization": "Bearer nope"}, json={"rating": "up"}
+    )
     assert wrong.status_code == 401
 
 

@@ -203,6 +203,7 @@ class Deployment:
     server: ServerProcess
     proxy: ServerProcess | None = None
     while_loading: list[httpx.Response] = field(default_factory=list)
+    data_dir: Path = Path()  # the server's ASSISTANT_DATA_DIR
 
 
 @contextmanager
@@ -238,7 +239,7 @@ def deployed(
         server.wait_ready(headers=ready_headers)
         if prefix:
             proxy = start_proxy(server.url, prefix, log_dir)
-        yield Deployment(proxy.url if proxy else server.url, server, proxy, loading)
+        yield Deployment(proxy.url if proxy else server.url, server, proxy, loading, data_dir)
     finally:
         if proxy:
             proxy.stop()

@@ -95,7 +95,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace) -> Settings:
     """The settings of the environment, with the command line's choices on top."""
-    overrides: dict[str, object] = {}
+    # The harness's answers are no one's to link to, export or rate.
+    overrides: dict[str, object] = {"answers_kept": False}
     if args.data_dir is not None:
         overrides["data_dir"] = args.data_dir
     if args.retriever:

@@ -49,6 +49,7 @@ class GoldItem(BaseModel):
     must_contain: list[str] = Field(default_factory=list)
     must_not_contain: list[str] = Field(default_factory=list)
     kind: str = ""
+    comment: str = ""  # a reviewer's or reader's note (feedback candidates); not scored
     # Where the item came from ("file:line"); set by the loader, not in the file.
     source: str = Field(default="", exclude=True)
 

@@ -48,6 +48,12 @@ class Settings(BaseSettings):
         default=_PACKAGE_DATA / f"{_DOCUMENT}.txt",
         description="Plain-text document to answer from (the raw OCR text, unchanged).",
     )
+    document_title: str = Field(
+        default="Conclusies van de Raad over kwaadwillige cyberactiviteiten, 16 april 2018 "
+        "(ST 7925/18)",
+        max_length=300,
+        description="The document's title and date, as exports and the page name it.",
+    )
     document_language: str = Field(
         default="nl",
         pattern=r"^[a-z]{2,3}$",
@@ -246,6 +252,26 @@ class Settings(BaseSettings):
             "Within a quoted paragraph, every sentence whose similarity is within this of the "
             "best is quoted too (all items of a list that spans sentences)."
         ),
+    )
+    answers_kept: bool = Field(
+        default=True,
+        description=(
+            "Keep answers in data_dir/answers.sqlite3 so that their links, export and feedback "
+            "work after a restart ('assistant eval' keeps none)."
+        ),
+    )
+    answers_max: int = Field(default=10_000, ge=1, description="Answers kept at most.")
+    answers_max_days: float = Field(default=90.0, gt=0, description="Days an answer is kept.")
+    audit: bool = Field(
+        default=False,
+        description=(
+            "Keep an audit trail: each answer's id, time, request id, answerer or model, "
+            "citations, removed claims and latency; the question only when "
+            "ASSISTANT_WEB_LOG_QUESTIONS allows it. Never tokens or credentials."
+        ),
+    )
+    audit_retention_days: float = Field(
+        default=90.0, gt=0, description="Days an audit entry is kept."
     )
     max_question_chars: int = Field(
         default=2000, ge=10, description="Longest question accepted, in characters."

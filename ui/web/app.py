@@ -24,6 +24,7 @@ from starlette.staticfiles import StaticFiles
 
 from assistant import AssistantService, IndexError_, Settings, WebSettings, build_assistant
 from ui.assets import PAGE_SCRIPT, STATIC_PATH
+from ui.web.answer_routes import router as answer_router
 from ui.web.gradio_routes import GradioQueueCheck, GradioRoutes
 from ui.web.guards import AccessControl, BodyLimit, HeadLimit, RateLimit
 from ui.web.headers import PageHtml, SecurityHeaders
@@ -109,6 +110,7 @@ def create_app(
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IndexError_, _index_unavailable)
     app.include_router(router)
+    app.include_router(answer_router)
     page = ChatPage(lambda: holder.get(wait=120.0), web)
     # The page's own script, mounted before the page so "/" does not shadow it.
     app.mount(STATIC_PATH, StaticFiles(directory=PAGE_SCRIPT.parent), name="ui-static")

@@ -13,7 +13,14 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 
-from assistant import AnswerResult, AssistantService, Paragraph, ParagraphVersion, Turn
+from assistant import (
+    AnswerResult,
+    AnswerStore,
+    AssistantService,
+    Paragraph,
+    ParagraphVersion,
+    Turn,
+)
 
 __all__ = ["ServiceHolder", "SharedService"]
 
@@ -47,18 +54,25 @@ class SharedService:
                 self._answering -= 1
                 self._idle.notify_all()
 
-    def ask(self, question: str, history: Sequence[Turn] = ()) -> AnswerResult:
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        *,
+        request_id: str = "",
+        keep: bool = True,
+    ) -> AnswerResult:
         with self._answer():
-            return self._service.ask(question, history)
+            return self._service.ask(question, history, request_id=request_id, keep=keep)
 
     def ask_stream(
-        self, question: str, history: Sequence[Turn] = ()
+        self, question: str, history: Sequence[Turn] = (), *, request_id: str = ""
     ) -> Generator[str | AnswerResult, None, None]:
         """``AssistantService.ask_stream``, counted in progress until read to the end or closed.
 
         The question is validated at once (QuestionError), as the service does.
         """
-        return self._counted(self._service.ask_stream(question, history))
+        return self._counted(self._service.ask_stream(question, history, request_id=request_id))
 
     def _counted(
         self, pieces: Generator[str | AnswerResult, None, None]
@@ -84,6 +98,15 @@ class SharedService:
 
     def languages(self) -> list[str]:
         return self._service.languages()
+
+    @property
+    def document_title(self) -> str:
+        return self._service.settings.document_title
+
+    @property
+    def answers(self) -> AnswerStore | None:
+        """The answer store (None when answers are not kept)."""
+        return self._service.answers
 
     def paragraph_version(self, number: int, language: str) -> ParagraphVersion:
         return self._service.paragraph_version(number, language)
@@ -111,7 +134,9 @@ class ServiceHolder:
             built = time.perf_counter()
             # The first answer of a process loads the query model and the language detector
             # (6-12 s measured): asked here, so /healthz says ready only once answers are quick.
-            service.ask(_WARM_UP)
+            service.ask(_WARM_UP, keep=False)
+            if service.answers is not None:  # a damaged store is reported from the start
+                service.answers.check()
             self._service = service
             log.info(
                 "assistant ready: built in %.1f s, warm-up answer in %.1f s",

@@ -28,9 +28,9 @@ from assistant import (
     Turn,
 )
 from ui.web.holder import ServiceHolder, SharedService
-from ui.web.logs import note
+from ui.web.logs import current_request_id, note
 
-__all__ = ["MAX_TURNS", "AskRequest", "router"]
+__all__ = ["MAX_TURNS", "AskRequest", "Service", "router"]
 
 MAX_TURNS = 200  # the longest conversation a request may carry
 _WORDS = re.compile(r"\s*\S+\s*|\s+")  # covers the text: tokens join to it
@@ -76,7 +76,7 @@ def _answer_events(
     """The answer's events; a refused question raises here, before the stream starts."""
     note(question=question)  # dropped from the access line unless log_questions is on
     with _refused_as_http():
-        pieces = service.ask_stream(question, history)
+        pieces = service.ask_stream(question, history, request_id=current_request_id())
     return _events(pieces)
 
 
@@ -142,7 +142,11 @@ def healthz(request: Request) -> JSONResponse:
     except RuntimeError as exc:
         status = "failed" if holder.error else "loading"
         return JSONResponse({"status": status, "detail": str(exc)}, status_code=503)
-    return JSONResponse({"status": "ready", "paragraphs": len(service.paragraphs())})
+    paragraphs = len(service.paragraphs())
+    degraded = service.answers.degraded if service.answers is not None else None
+    if degraded:  # answers go on; their links, export and feedback do not
+        return JSONResponse({"status": "degraded", "paragraphs": paragraphs, "detail": degraded})
+    return JSONResponse({"status": "ready", "paragraphs": paragraphs})
 
 
 @router.post("/api/ask", tags=["answers"], responses=_ERRORS)
@@ -150,7 +154,7 @@ def ask(body: AskRequest, service: Service) -> AnswerResult:
     """Answer a question, with citations, or abstain."""
     note(question=body.question)  # dropped from the access line unless log_questions is on
     with _refused_as_http():
-        return _noted(service.ask(body.question, body.history))
+        return _noted(service.ask(body.question, body.history, request_id=current_request_id()))
 
 
 @router.post(
