@@ -8,7 +8,9 @@ BIN := $(VENV)/bin
 TORCH := torch==2.13.0
 PYTEST_ARGS ?=
 
-.PHONY: run test check lint types install install-test browser clean
+AXE := axe-core@4.14.1
+
+.PHONY: run test check lint types install install-test browser axe clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,11 +34,16 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# axe-core from the npm registry, injected into the page by the accessibility test.
+axe:
+	@test -f .axe/node_modules/axe-core/axe.min.js || \
+	  npm install --silent --no-save --no-audit --no-fund --prefix .axe $(AXE)
+
 run: install
 	$(BIN)/assistant index
 	$(BIN)/assistant serve
 
-test: install-test browser
+test: install-test browser axe
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install-test
@@ -49,4 +56,4 @@ types: install-test
 check: lint types test
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache artifacts
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache artifacts .axe

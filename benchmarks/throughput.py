@@ -145,7 +145,7 @@ def _gradio_asker(url: str) -> tuple[Callable[[str, list[Any]], None], Callable[
             local.client = Client(url, verbose=False)
             clients.append(local.client)
         local.client.predict(api_name="/clear")
-        _, _, details = local.client.predict(question, [], api_name="/ask")
+        _, _, details, _ = local.client.predict(question, [], api_name="/ask")
         if not details or "citations" not in details:
             raise RuntimeError(f"no result for {question!r}")
 

@@ -54,8 +54,9 @@ def _text(message: dict[str, Any]) -> str:
 
 
 def _ask(client: Any, question: str, chat: list[dict[str, Any]]) -> tuple[list[Any], Any]:
-    cleared, chat, details = client.predict(question, chat, api_name="/ask")
+    cleared, chat, details, conversation = client.predict(question, chat, api_name="/ask")
     assert cleared == ""
+    assert details["id"] in conversation  # the conversation's download holds it
     return chat, details
 
 

@@ -49,3 +49,38 @@ def test_each_claim_chip_highlights_its_own_support() -> None:
 def test_without_support_a_chip_highlights_every_cited_sentence() -> None:
     [only] = _chips(answer_html(_result("Een citaat [§4].", [])))
     assert parse_cite(only) == CiteRequest(4, [(0, 25), (26, 54)])
+
+
+def test_an_answer_carries_its_link_download_and_ratings_as_relative_addresses() -> None:
+    result = _result("Een citaat [§4].", [])
+    html = answer_html(result)
+    assert f'href="?answer={result.id}"' in html
+    assert f'href="api/answers/{result.id}?format=md"' in html
+    assert f'href="#feedback={result.id}:up"' in html
+    assert f'href="#feedback={result.id}:down"' in html
+    assert "Link naar dit antwoord" in html  # the answer's language (Dutch) labels them
+
+
+def test_a_version_reference_survives_the_round_trip_and_switches() -> None:
+    cite = CiteRequest(4, [(0, 25)], "en", [(0, 30)])
+    assert cite.reference == "4:0-25@en:0-30"
+    assert parse_cite(cite.reference) == cite
+    original = cite.switched()
+    assert original.reference == "4:0-25@en:0-30!"
+    assert parse_cite(original.reference) == original
+    assert original.switched() == cite
+    for bad in ("4:0-25@english:0-3", "4:0-25@en:0-3!!", "4@en"):
+        try:
+            parse_cite(bad)
+        except ValueError:
+            continue
+        raise AssertionError(f"{bad!r} was accepted")
+
+
+def test_the_pane_links_its_paragraph() -> None:
+    from ui.render import paragraph_html
+
+    paragraph = Paragraph(
+        number=4, text=TEXT, sentences=tuple(SENTENCES), raw_start=0, raw_end=len(TEXT)
+    )
+    assert 'class="paragraph-link" href="?p=4"' in paragraph_html(paragraph)

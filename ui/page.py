@@ -10,11 +10,21 @@ import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from assistant import AnswerResult, Paragraph, ParagraphVersion, QuestionError, Turn, WebSettings
+from assistant import (
+    AnswerResult,
+    Paragraph,
+    ParagraphVersion,
+    QuestionError,
+    StoredAnswer,
+    Turn,
+    WebSettings,
+)
 from ui.assets import CSS, EXAMPLES, HEAD, i18n, theme
+from ui.links import LinkOpener, with_request
 from ui.render import (
     TextSwitch,
     answer_html,
+    conversation_html,
     document_html,
     paragraph_html,
     parse_cite,
@@ -44,6 +54,8 @@ class AssistantPort(Protocol):
     def paragraph(self, number: int) -> Paragraph: ...
 
     def paragraph_version(self, number: int, language: str) -> ParagraphVersion: ...
+
+    def stored(self, answer_id: str) -> StoredAnswer | None: ...
 
     def languages(self) -> list[str]: ...
 
@@ -111,6 +123,7 @@ class ChatPage:
                     self.send = gr.Button(t("send"), variant="primary", elem_id="send", scale=1)
                 gr.Examples(EXAMPLES, inputs=[self.question], label=t("examples"))
                 self.clear = gr.Button(t("clear"), variant="secondary", elem_id="clear", size="sm")
+                self.conversation = gr.Markdown(elem_id="conversation", sanitize_html=True)
                 with gr.Accordion(t("details"), open=False):
                     self.details = gr.JSON(elem_id="details")
             with gr.Column(scale=2), gr.Tabs(selected="paragraph") as self.tabs:
@@ -123,17 +136,28 @@ class ChatPage:
                 with gr.Tab(t("document_tab"), id="document"):
                     self.document = gr.Markdown(elem_id="document-pane", sanitize_html=True)
         self.turns = gr.State([])
+        self.answer_ids = gr.State([])  # the conversation's kept answers, for its download
         self.language = gr.State("nl")
         self.cite = gr.Textbox(visible="hidden", elem_id="cite-target")
         self.cite_go = gr.Button(visible="hidden", elem_id="cite-go")
 
     # -- events ------------------------------------------------------------------
     def _wire(self, blocks: gr.Blocks) -> None:
-        outputs = [self.question, self.chat, self.turns, self.details, self.language]
-        ask_inputs = [self.question, self.chat, self.turns]
+        outputs = [
+            self.question, self.chat, self.turns, self.details, self.language,
+            self.answer_ids, self.conversation,
+        ]  # fmt: skip
+        ask_inputs = [self.question, self.chat, self.turns, self.answer_ids]
         self.question.submit(self.respond, ask_inputs, outputs, api_name="ask")
         self.send.click(self.respond, ask_inputs, outputs, api_visibility="private")
-        cleared = [self.chat, self.turns, self.details, self.pane]
+        cleared = [
+            self.chat,
+            self.turns,
+            self.details,
+            self.pane,
+            self.answer_ids,
+            self.conversation,
+        ]
         self.clear.click(self.reset, None, cleared, api_name="clear")
         self.chat.clear(self.reset, None, cleared, api_visibility="private")  # its trash icon
         self.cite_go.click(
@@ -143,22 +167,23 @@ class ChatPage:
             api_name="show_paragraph",
         )
         blocks.load(self._document_loader(), None, [self.document], api_visibility="private")
+        opened = [
+            self.pane, self.tabs, self.chat, self.turns, self.details, self.language,
+            self.answer_ids, self.conversation,
+        ]  # fmt: skip
+        blocks.load(with_request(self.open_link), None, opened, api_visibility="private")
 
     def _document_loader(self) -> Callable[..., str]:
         """``show_document`` as Gradio calls it, with the request (its Accept-Language)."""
-        import gradio as gr
-
-        def load(request: gr.Request) -> str:
-            return self.show_document(request)
-
-        # Gradio finds the request by its type hint; this module's hints are strings
-        # naming a lazily imported gradio, so the loader's are given as objects.
-        load.__annotations__ = {"request": gr.Request, "return": str}
-        return load
+        return with_request(self.show_document)
 
     # -- callbacks -----------------------------------------------------------------
     def respond(
-        self, question: str, chat: list[Message], turns: list[dict[str, str]]
+        self,
+        question: str,
+        chat: list[Message],
+        turns: list[dict[str, str]],
+        answer_ids: list[str] | None = None,
     ) -> Iterator[tuple[Any, ...]]:
         """Ask the assistant and stream the answer into the chat."""
         import gradio as gr
@@ -166,18 +191,19 @@ class ChatPage:
         service = self._port()
         chat = list(chat or [])
         history = [Turn.model_validate(turn) for turn in turns or []]
+        later = (gr.skip(), gr.skip())  # the answer ids and the conversation's download
         try:
             pieces = service.ask_stream(question, history)  # validates the question at once
         except QuestionError as exc:
             gr.Warning(str(exc))
-            yield gr.skip(), chat, turns, gr.skip(), gr.skip()
+            yield gr.skip(), chat, turns, gr.skip(), gr.skip(), *later
             return
         question = question.strip()
         chat += [
             {"role": "user", "content": question_html(question)},
             {"role": "assistant", "content": partial_html("…")},
         ]
-        yield "", chat, turns, gr.skip(), gr.skip()
+        yield "", chat, turns, gr.skip(), gr.skip(), *later
         shown = ""
         try:
             for item in pieces:
@@ -188,7 +214,7 @@ class ChatPage:
                 lead = shown + item[: len(item) - len(body)]
                 for prefix in word_chunks(body):  # each piece as it comes, word by word
                     chat[-1] = {"role": "assistant", "content": partial_html(lead + prefix)}
-                    yield "", chat, turns, gr.skip(), gr.skip()
+                    yield "", chat, turns, gr.skip(), gr.skip(), *later
                     time.sleep(_STREAM_PAUSE)
                 shown += item
             else:
@@ -201,11 +227,19 @@ class ChatPage:
             {"role": "user", "content": question},
             {"role": "assistant", "content": result.answer},
         ]
-        yield "", chat, turns, result.model_dump(mode="json"), result.language
+        ids = [*(answer_ids or []), result.id]
+        yield (
+            "", chat, turns, result.model_dump(mode="json"), result.language,
+            ids, conversation_html(ids, result.language),
+        )  # fmt: skip
 
-    def reset(self) -> tuple[list[Message], list[dict[str, str]], None, str]:
+    def reset(self) -> tuple[list[Message], list[dict[str, str]], None, str, list[str], str]:
         """Forget the conversation."""
-        return [], [], None, ""
+        return [], [], None, "", [], ""
+
+    def open_link(self, request: gr.Request) -> tuple[Any, ...]:
+        """Open the page where a link points (see ``ui.links``)."""
+        return LinkOpener(self._port).open(request)
 
     def show_paragraph(self, reference: str, language: str) -> tuple[str, Any]:
         """The paragraph a chip points at, with its cited sentences highlighted."""

@@ -13,7 +13,9 @@ from assistant import AnswerResult, Paragraph, ParagraphVersion
 __all__ = [
     "CiteRequest",
     "TextSwitch",
+    "answer_actions",
     "answer_html",
+    "conversation_html",
     "document_html",
     "paragraph_html",
     "parse_cite",
@@ -37,6 +39,12 @@ _LABELS = {
         "cover": "Begeleidende nota",
         "cited": "geciteerd",
         "paragraph": "Paragraaf",
+        "link": "Link naar dit antwoord",
+        "paragraph_link": "Link naar deze paragraaf",
+        "export": "Downloaden (Markdown)",
+        "helpful": "Nuttig",
+        "not_helpful": "Niet nuttig",
+        "conversation": "Gesprek downloaden (Markdown)",
     },
     "en": {
         "abstained": "Not in the conclusions",
@@ -44,6 +52,12 @@ _LABELS = {
         "cover": "Cover note",
         "cited": "cited",
         "paragraph": "Paragraph",
+        "link": "Link to this answer",
+        "paragraph_link": "Link to this paragraph",
+        "export": "Download (Markdown)",
+        "helpful": "Helpful",
+        "not_helpful": "Not helpful",
+        "conversation": "Download the conversation (Markdown)",
     },
 }
 
@@ -145,12 +159,39 @@ def answer_html(result: AnswerResult) -> str:
         return chip(number, spans.get(number, []), versions.get(number, ""))
 
     lines = [f"<p>{_MARKER.sub(chip_of, escape(line))}</p>" for line in result.answer.splitlines()]
-    return f'<div class="answer">{"".join(lines)}</div>'
+    return f'<div class="answer">{"".join(lines)}{answer_actions(result.id, labels)}</div>'
 
 
 def _parsed_spans(text: str | None) -> Spans:
     parts = (part.partition("-") for part in filter(None, (text or "").split(",")))
     return [(int(start), int(end)) for start, _, end in parts]
+
+
+def answer_actions(answer_id: str, labels: dict[str, str]) -> str:
+    """An answer's link, its download and the two ratings (the page's script sends those).
+
+    Relative addresses, so that they work under any prefix the app is served at.
+    """
+    safe = escape(answer_id)
+    return (
+        '<p class="answer-actions">'
+        f'<a class="answer-link" href="?answer={safe}">{labels["link"]}</a> · '
+        f'<a class="answer-export" href="api/answers/{safe}?format=md">{labels["export"]}</a> · '
+        f'<a class="feedback feedback-up" href="#feedback={safe}:up" title="{labels["helpful"]}">'
+        f'<span aria-hidden="true">👍</span> {labels["helpful"]}</a> '
+        f'<a class="feedback feedback-down" href="#feedback={safe}:down" '
+        f'title="{labels["not_helpful"]}"><span aria-hidden="true">👎</span> '
+        f"{labels['not_helpful']}</a></p>"
+    )
+
+
+def conversation_html(answer_ids: Sequence[str], language: str = "nl") -> str:
+    """The link that downloads the whole conversation, or nothing before the first answer."""
+    if not answer_ids:
+        return ""
+    ids = ",".join(escape(i) for i in answer_ids)
+    label = _labels(language)["conversation"]
+    return f'<a class="conversation-export" href="api/conversations?ids={ids}">{label}</a>'
 
 
 def parse_cite(value: str) -> CiteRequest:
@@ -207,6 +248,10 @@ def paragraph_html(
     body = _highlighted(paragraph.text, spans, labels["cited"])
     # Number and text as classes: the page's sanitiser keeps classes, not data- attributes.
     own = paragraph.language if isinstance(paragraph, ParagraphVersion) else "original"
+    query = f"?p={paragraph.number}"
+    if isinstance(paragraph, ParagraphVersion):
+        query += f"&amp;lang={escape(paragraph.language)}"
+    link = f'<a class="paragraph-link" href="{query}">{labels["paragraph_link"]}</a>'
     line = ""
     if switch is not None:
         link = (
@@ -216,7 +261,8 @@ def paragraph_html(
         line = f'<p class="text-label"><em>{escape(switch.this)}</em> · {link}</p>'
     return (
         f'<article class="paragraph-view paragraph-{paragraph.number} text-{own}">'
-        f"<h3>§{paragraph.number} · {heading}</h3>{line}<p>{body}</p></article>"
+        f"<h3>§{paragraph.number} · {heading}</h3>{line}<p>{body}</p>"
+        f'<p class="paragraph-links">{link}</p></article>'
     )
 
 

@@ -12,7 +12,14 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from assistant import AnswerStore, StoredAnswer, StoreError, answer_json, answer_markdown
+from assistant import (
+    AnswerStore,
+    StoredAnswer,
+    StoreError,
+    answer_json,
+    answer_markdown,
+    conversation_markdown,
+)
 from assistant.answers import MAX_COMMENT
 from ui.web.routes import Service
 
@@ -92,3 +99,24 @@ def feedback(service: Service, answer_id: AnswerId, body: FeedbackRequest) -> di
     if kept is None:
         raise HTTPException(404, f"no answer has the id {answer_id}")
     return {"status": "kept", "answer_id": answer_id, "rating": body.rating}
+
+
+@router.get("/api/conversations", tags=["answers"], responses=_ERRORS)
+def export_conversation(
+    service: Service,
+    ids: Annotated[
+        str,
+        Query(
+            pattern=r"^[A-Za-z0-9_-]{1,64}(,[A-Za-z0-9_-]{1,64}){0,199}$",
+            description="The conversation's answer ids, comma-separated, oldest first.",
+        ),
+    ],
+) -> Response:
+    """A whole conversation as Markdown: each question with its answer and sources."""
+    turns = [_stored(service, answer_id).result for answer_id in ids.split(",")]
+    text = conversation_markdown([(r.question, r) for r in turns], service.document_title)
+    return PlainTextResponse(
+        text,
+        media_type="text/markdown; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="conversation.md"'},
+    )

@@ -19,6 +19,8 @@ from assistant import (
     AssistantService,
     Paragraph,
     ParagraphVersion,
+    StoredAnswer,
+    StoreError,
     Turn,
 )
 
@@ -98,6 +100,13 @@ class SharedService:
 
     def languages(self) -> list[str]:
         return self._service.languages()
+
+    def stored(self, answer_id: str) -> StoredAnswer | None:
+        """A kept answer, or None (unknown, or the store is unavailable: logged there)."""
+        try:
+            return self._service.stored(answer_id)
+        except StoreError:
+            return None
 
     @property
     def document_title(self) -> str:
