@@ -289,6 +289,21 @@ def cmd_audit_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mcp(args: argparse.Namespace) -> int:
+    try:
+        from ui.mcp import build_mcp
+    except ImportError as error:
+        raise CliError(
+            f"the web extra is needed: pip install '.[web]' ({error})", EXIT_ERROR
+        ) from error
+    service, _ = _service(args)  # stdout is the protocol's: nothing else is printed there
+    try:
+        build_mcp(lambda: service, service.settings.document_title).run("stdio")
+    finally:
+        service.close()
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     try:
         from ui.web.server import serve
@@ -359,6 +374,10 @@ def _parser() -> argparse.ArgumentParser:
     audit_export = audit_commands.add_parser("export", help="print the trail as JSON lines")
     audit_export.add_argument("--since", help="from this date (ISO, e.g. 2026-12-01)")
     audit_export.set_defaults(func=cmd_audit_export)
+
+    commands.add_parser(
+        "mcp", help="serve the assistant as an MCP tool server over stdio"
+    ).set_defaults(func=cmd_mcp)
 
     serve = commands.add_parser("serve", help="start the web page and HTTP API")
     serve.add_argument("--host", help="interface to listen on (default: ASSISTANT_WEB_HOST)")

@@ -372,7 +372,13 @@ def test_feedback_is_kept_and_exported_as_candidate_gold_and_the_audit_holds_the
     assert mine
     assert mine[0]["question"] == WANNACRY
     assert mine[0]["paragraphs"] == [4]
-    check = _cli(server.data_dir, "eval", "--check", str(gold))
+    check = subprocess.run(
+        [sys.executable, "-m", "assistant.cli", "eval", "--check", str(gold)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
     assert check.returncode == 0, check.stdout + check.stderr  # a valid gold file
     audit = _cli(server.data_dir, "audit", "export", "--since", "2020-01-01")
     assert audit.returncode == 0, audit.stderr

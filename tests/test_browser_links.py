@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -33,22 +32,51 @@ AXE = REPO / ".axe" / "node_modules" / "axe-core" / "axe.min.js"
 WCAG = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+class Intranet:
+    """The intranet page that frames the assistant, on its own loopback port; it serves
+    whatever page ``html`` holds."""
 
+    def __init__(self) -> None:
+        self.html = b"<!doctype html><title>Intranet</title>"
+        owner = self
 
-INTRANET_PORT = _free_port()
+        class Page(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(owner.html)))
+                self.end_headers()
+                self.wfile.write(owner.html)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Page)
+        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
 
 
 @pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+def intranet() -> Iterator[Intranet]:
+    page = Intranet()
+    yield page
+    page.close()
+
+
+@pytest.fixture(scope="module")
+def deployment(
+    tmp_path_factory: pytest.TempPathFactory, intranet: Intranet
+) -> Iterator[Deployment]:
     base = tmp_path_factory.mktemp("links")
     env = {
         "ASSISTANT_WEB_AUTH_TOKEN": TOKEN,
-        "ASSISTANT_WEB_FRAME_ANCESTORS": f"http://127.0.0.1:{INTRANET_PORT}",
+        "ASSISTANT_WEB_FRAME_ANCESTORS": intranet.origin,
     }
     with deployed(base / "index", base, prefix="/assistant", env=env) as running:
         yield running
@@ -142,7 +170,7 @@ def test_paragraph_and_answer_links_reopen_the_page_under_the_prefix(visit: Visi
     assert "WannaCry" in pane.inner_text()
     assert pane.locator("a.paragraph-link").get_attribute("href") == "?p=4"
     # An answer link reopens the question, the answer with its chips, and §4 highlighted.
-    visit.page.goto(visit.url + href)
+    visit.page.goto(visit.url + "/" + href)
     visit.page.locator("#paragraph-pane article.paragraph-4 mark.cited").wait_for(timeout=30_000)
     assert WANNACRY in visit.page.locator('[data-testid="user"]').last.inner_text()
     restored = visit.page.locator('[data-testid="bot"]').last
@@ -184,40 +212,16 @@ def test_an_answer_downloads_rates_and_the_conversation_downloads(visit: Visit) 
     }
 
 
-@pytest.fixture
-def intranet(deployment: Deployment) -> Iterator[str]:
-    """The intranet page that frames the assistant, on its own loopback port."""
-    page = (
+def test_a_paragraph_link_works_inside_the_intranets_iframe(
+    visit: Visit, deployment: Deployment, intranet: Intranet
+) -> None:
+    intranet.html = (
         "<!doctype html><title>Intranet</title><h1>Intranet</h1>"
         f'<iframe id="assistant" src="{deployment.url}/?p=4" title="Policy assistant" '
         'style="width:1200px;height:900px;border:0"></iframe>'
     ).encode()
-
-    class Page(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", INTRANET_PORT), Page)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{INTRANET_PORT}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-def test_a_paragraph_link_works_inside_the_intranets_iframe(visit: Visit, intranet: str) -> None:
     visit.open()  # signed in: the session cookie goes with the framed page (same site)
-    visit.page.goto(intranet)
+    visit.page.goto(intranet.origin + "/")
     frame = visit.page.frame_locator("#assistant")
     pane = frame.locator("#paragraph-pane article.paragraph-4")
     pane.wait_for(timeout=30_000)

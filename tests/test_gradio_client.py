@@ -93,7 +93,7 @@ def test_markup_in_a_question_is_escaped(client: Any) -> None:
 
 def test_show_paragraph_highlights_the_cited_span(client: Any) -> None:
     html = client.predict("4:0-50", api_name="/show_paragraph")
-    assert 'class="paragraph-view paragraph-4"' in html
+    assert 'class="paragraph-view paragraph-4 text-original"' in html
     assert html.count('<mark class="cited"') == 1
     with pytest.raises(Exception, match="no paragraph 99"):
         client.predict("99:", api_name="/show_paragraph")

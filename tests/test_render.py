@@ -84,3 +84,19 @@ def test_the_pane_links_its_paragraph() -> None:
         number=4, text=TEXT, sentences=tuple(SENTENCES), raw_start=0, raw_end=len(TEXT)
     )
     assert 'class="paragraph-link" href="?p=4"' in paragraph_html(paragraph)
+
+
+def test_a_version_pane_has_its_own_link_and_one_switch() -> None:
+    from assistant import ParagraphVersion
+    from ui.render import TextSwitch, paragraph_html
+
+    version = ParagraphVersion(
+        number=4, language="en", status="unofficial translation",
+        label="unofficial translation", original_language="nl", original_label="Original",
+        text="First sentence.", sentences=[Sentence(index=0, text="First sentence.", start=0,
+        end=15)], aligned=True,
+    )  # fmt: skip
+    target = CiteRequest(4, [(0, 25)], "en", [(0, 15)], original=True)
+    html = paragraph_html(version, [(0, 15)], "en", TextSwitch("this", "Original (nl)", target))
+    assert html.count("text-switch") == 1
+    assert 'class="paragraph-link" href="?p=4&amp;lang=en"' in html

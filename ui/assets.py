@@ -76,6 +76,12 @@ CSS = """
 /* Keyboard users see where they are (WCAG 2.4.7). */
 a:focus-visible, button:focus-visible, textarea:focus-visible, input:focus-visible,
 [role="tab"]:focus-visible { outline: 3px solid #123a8c !important; outline-offset: 2px; }
+/* WCAG AA contrast for Gradio's own pale texts: the selected tab, the footer links. */
+button[role="tab"].selected, .tab-container button.selected { color: #1e3a8a !important; }
+footer a, footer button, .show-api, .settings { color: #374151 !important; }
+/* Panes that grow with their text: a scrollable box there would need its own keyboard
+   access (axe: scrollable-region-focusable). */
+#conversation, #paragraph-pane { overflow: visible !important; max-height: none !important; }
 .visually-hidden { position: absolute !important; width: 1px; height: 1px; padding: 0;
   margin: -1px; overflow: hidden; clip: rect(0, 0, 0, 0); white-space: nowrap; border: 0; }
 """
@@ -101,4 +107,8 @@ def theme() -> Any:
         primary_hue="blue",
         font=["system-ui", "Segoe UI", "Roboto", "Helvetica", "Arial", "sans-serif"],
         font_mono=["ui-monospace", "Consolas", "monospace"],
+    ).set(
+        button_primary_background_fill="*primary_700",
+        button_primary_background_fill_hover="*primary_800",
+        button_primary_text_color="white",
     )

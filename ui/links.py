@@ -8,13 +8,11 @@ sign-in link keeps them) and inside an intranet's iframe.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from assistant import Paragraph, ParagraphVersion
+from ui.port import AssistantPort
 from ui.render import answer_html, conversation_html, paragraph_html, question_html
-
-if TYPE_CHECKING:
-    from ui.page import AssistantPort
 
 __all__ = ["LinkOpener", "with_request"]
 

@@ -7,20 +7,19 @@ from ``ui.render``, which escapes every text it is given.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 from assistant import (
     AnswerResult,
-    Paragraph,
     ParagraphVersion,
     QuestionError,
-    StoredAnswer,
     Turn,
     WebSettings,
 )
 from ui.assets import CSS, EXAMPLES, HEAD, i18n, theme
 from ui.links import LinkOpener, with_request
+from ui.port import AssistantPort
 from ui.render import (
     TextSwitch,
     answer_html,
@@ -36,28 +35,10 @@ from ui.render import (
 if TYPE_CHECKING:
     import gradio as gr
 
-__all__ = ["AssistantPort", "ChatPage"]
+__all__ = ["AssistantPort", "ChatPage"]  # the port, for those who import it from here
 
 Message = dict[str, str]
 _STREAM_PAUSE = 0.015  # seconds between streamed chunks, so the answer visibly arrives
-
-
-class AssistantPort(Protocol):
-    """What the page needs from the assistant."""
-
-    def ask_stream(
-        self, question: str, history: Sequence[Turn] = ()
-    ) -> Generator[str | AnswerResult, None, None]: ...
-
-    def paragraphs(self) -> list[Paragraph]: ...
-
-    def paragraph(self, number: int) -> Paragraph: ...
-
-    def paragraph_version(self, number: int, language: str) -> ParagraphVersion: ...
-
-    def stored(self, answer_id: str) -> StoredAnswer | None: ...
-
-    def languages(self) -> list[str]: ...
 
 
 class ChatPage:

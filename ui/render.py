@@ -251,7 +251,7 @@ def paragraph_html(
     query = f"?p={paragraph.number}"
     if isinstance(paragraph, ParagraphVersion):
         query += f"&amp;lang={escape(paragraph.language)}"
-    link = f'<a class="paragraph-link" href="{query}">{labels["paragraph_link"]}</a>'
+    own_link = f'<a class="paragraph-link" href="{query}">{labels["paragraph_link"]}</a>'
     line = ""
     if switch is not None:
         link = (
@@ -262,7 +262,7 @@ def paragraph_html(
     return (
         f'<article class="paragraph-view paragraph-{paragraph.number} text-{own}">'
         f"<h3>§{paragraph.number} · {heading}</h3>{line}<p>{body}</p>"
-        f'<p class="paragraph-links">{link}</p></article>'
+        f'<p class="paragraph-links">{own_link}</p></article>'
     )
 
 

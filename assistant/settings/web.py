@@ -56,6 +56,13 @@ class WebSettings(BaseModel):
             "comma-separated; '*' for any. Any other origin's requests are refused (403)."
         ),
     )
+    mcp_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description=(
+            "Host headers the /mcp endpoint answers besides localhost, comma-separated, e.g. "
+            "'assistant.intranet.example:*' behind a proxy (the MCP SDK's DNS-rebinding check)."
+        ),
+    )
     language: Literal["auto", "nl", "en"] = Field(
         default="auto",
         description="Language of the page's labels: 'auto' follows the browser.",
@@ -136,7 +143,7 @@ class WebSettings(BaseModel):
         ),
     )
 
-    @field_validator("frame_ancestors", "cors_origins", mode="before")
+    @field_validator("frame_ancestors", "cors_origins", "mcp_hosts", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

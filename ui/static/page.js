@@ -70,7 +70,8 @@ document.addEventListener("click", (event) => {
 }, true);
 
 // One polite live region for the final answer; the chat itself stays quiet while streaming.
-window.addEventListener("load", () => {
+// Gradio inserts this script after the page has loaded, so it starts at once when it can.
+function announceAnswers() {
   const region = document.createElement("div");
   region.id = "assistant-announcer";
   region.className = "visually-hidden";
@@ -92,4 +93,10 @@ window.addEventListener("load", () => {
       say(last.innerText);
     }
   }).observe(document.body, { childList: true, subtree: true });
-});
+}
+
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", announceAnswers);
+} else {
+  announceAnswers();
+}

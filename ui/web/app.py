@@ -30,6 +30,7 @@ from ui.web.guards import AccessControl, BodyLimit, HeadLimit, RateLimit
 from ui.web.headers import PageHtml, SecurityHeaders
 from ui.web.holder import ServiceHolder
 from ui.web.middleware import CrossOrigin, LocalFilesOnly, RequestLog
+from ui.web.openai_routes import router as openai_router
 from ui.web.routes import router
 
 __all__ = ["create_app"]
@@ -88,11 +89,17 @@ def create_app(
     web = settings.web
     holder = ServiceHolder(build or (lambda: build_assistant(settings).service))
 
+    mcp = _mcp(holder, settings)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         holder.start()
         try:
-            yield
+            if mcp is None:
+                yield
+            else:
+                async with mcp.session_manager.run():  # the MCP transport's task group
+                    yield
         finally:
             await run_in_threadpool(holder.close)
 
@@ -111,6 +118,9 @@ def create_app(
     app.add_exception_handler(IndexError_, _index_unavailable)
     app.include_router(router)
     app.include_router(answer_router)
+    app.include_router(openai_router)
+    if mcp is not None:
+        app.mount("/mcp", _PostOnly(mcp.streamable_http_app(**_mcp_http(web))), name="mcp")
     page = ChatPage(lambda: holder.get(wait=120.0), web)
     # The page's own script, mounted before the page so "/" does not shadow it.
     app.mount(STATIC_PATH, StaticFiles(directory=PAGE_SCRIPT.parent), name="ui-static")
@@ -119,6 +129,51 @@ def create_app(
     app.state.end_streams = _stream_ender(app)
     _wrap(app, web, blocks)
     return app
+
+
+class _PostOnly:
+    """The MCP endpoint without its standalone GET stream (405, as the protocol allows): the
+    tools never notify, and an open stream per client would hold a connection for nothing."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            response = JSONResponse(
+                {"detail": "this MCP endpoint offers no event stream; POST requests to it"},
+                status_code=405,
+                headers={"Allow": "POST, DELETE"},
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _mcp_http(web: WebSettings) -> dict[str, Any]:
+    """Stateless (each request stands alone, so replicas share no sessions), plain JSON
+    replies, and the SDK's DNS-rebinding check: localhost and ``mcp_hosts`` only."""
+    from mcp.server.transport_security import TransportSecuritySettings
+
+    hosts = ["127.0.0.1:*", "localhost:*", "[::1]:*", *web.mcp_hosts]
+    origins = [f"{scheme}://{host}" for host in hosts for scheme in ("http", "https")]
+    security = TransportSecuritySettings(allowed_hosts=hosts, allowed_origins=origins)
+    return {
+        "streamable_http_path": "/",
+        "stateless_http": True,
+        "json_response": True,
+        "transport_security": security,
+    }
+
+
+def _mcp(holder: ServiceHolder, settings: Settings) -> Any:
+    """The MCP server over the shared service, or None without the ``mcp`` package."""
+    try:
+        from ui.mcp import build_mcp
+    except ImportError:  # pragma: no cover - the web extra brings it
+        log.warning("the mcp package is missing: /mcp is off (pip install '.[web]')")
+        return None
+    return build_mcp(lambda: holder.get(wait=120.0), settings.document_title)
 
 
 def _wrap(app: FastAPI, web: WebSettings, blocks: Any) -> None:

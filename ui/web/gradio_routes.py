@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ui.assets import STATIC_PATH
-from ui.web.middleware import API_PREFIX, route_path
+from ui.web.middleware import SERVICE_PREFIXES, route_path
 from ui.web.routes import MAX_TURNS
 
 __all__ = ["PAGE_ROUTES", "GradioQueueCheck", "GradioRoutes"]
@@ -44,7 +44,7 @@ PAGE_ROUTES: dict[str, tuple[frozenset[str], tuple[str, ...]]] = {
 }  # fmt: skip
 PAGE_ROUTES["HEAD"] = PAGE_ROUTES["GET"]
 _OWN = ("/healthz",)
-_OWN_PREFIXES = (API_PREFIX, STATIC_PATH + "/")
+_OWN_PREFIXES = (*SERVICE_PREFIXES, STATIC_PATH + "/")
 
 
 class GradioRoutes:

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant import WebSettings
-from ui.web.middleware import API_PREFIX, route_path
+from ui.web.middleware import SERVICE_PREFIXES, route_path
 from ui.web.sessions import Sessions, without_token
 
 __all__ = ["AccessControl", "BodyLimit", "HeadLimit", "RateLimit", "TokenBuckets"]
@@ -304,8 +304,9 @@ def _same(given: str, secret: str) -> bool:
 
 
 def _runs(scope: Scope) -> bool:
-    """Whether a request may run the assistant or change something: the API, any POST."""
-    return route_path(scope).startswith(API_PREFIX) or scope.get("method") not in (
+    """Whether a request may run the assistant or change something: the API, the OpenAI
+    and MCP endpoints, any POST."""
+    return route_path(scope).startswith(SERVICE_PREFIXES) or scope.get("method") not in (
         "GET",
         "HEAD",
         "OPTIONS",

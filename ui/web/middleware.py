@@ -21,6 +21,7 @@ from ui.web.logs import ACCESS, request_context, request_id_from
 
 __all__ = [
     "API_PREFIX",
+    "SERVICE_PREFIXES",
     "CrossOrigin",
     "LocalFilesOnly",
     "RequestLog",
@@ -28,6 +29,8 @@ __all__ = [
 ]
 
 API_PREFIX = "/api/"
+# The app's own services beside the page: the API, the OpenAI-compatible chat, MCP.
+SERVICE_PREFIXES = (API_PREFIX, "/v1/", "/mcp")
 
 
 class RequestLog:
@@ -65,7 +68,7 @@ class RequestLog:
                 raise
             finally:
                 path = route_path(scope)
-                if path.startswith(API_PREFIX):
+                if path.startswith(SERVICE_PREFIXES):
                     self._access(scope["method"], path, status, started, fields)
 
     def _access(
