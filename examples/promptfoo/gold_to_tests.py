@@ -1,6 +1,6 @@
 """Gold JSONL (shared/eval/README.md) -> promptfoo test cases (JSONL), one a line.
 
-    python examples/promptfoo/gold_to_tests.py tests/gold/dev.jsonl > examples/promptfoo/tests.jsonl
+python examples/promptfoo/gold_to_tests.py tests/gold/dev.jsonl > examples/promptfoo/tests.jsonl
 """
 
 from __future__ import annotations
