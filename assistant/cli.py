@@ -13,67 +13,16 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from assistant.cli_support import EXIT_ERROR, CliError, service_of, settings_of
+from assistant.cli_tools import (
+    cmd_audit_export,
+    cmd_enrich,
+    cmd_feedback_export,
+    cmd_mcp,
+    cmd_translate,
+)
+
 __all__ = ["main"]
-
-EXIT_USAGE = 2
-EXIT_ERROR = 1
-
-
-class CliError(Exception):
-    """A user-facing error: printed as one line, exit status attached."""
-
-    def __init__(self, message: str, status: int = EXIT_USAGE) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-def _settings(args: argparse.Namespace) -> Any:
-    from assistant.settings import load_settings
-
-    overrides: dict[str, object] = {}
-    if getattr(args, "data_dir", None):
-        overrides["data_dir"] = Path(args.data_dir)
-    web = {
-        key: value
-        for key in ("host", "port", "root_path")
-        if (value := getattr(args, key, None)) is not None
-    }
-    if web:  # merged into ASSISTANT_WEB_*: the command line's address wins
-        overrides["web"] = web
-    try:
-        return load_settings(**overrides)
-    except ValidationError as error:
-        raise CliError(f"invalid settings: {error}") from error
-
-
-def _service(args: argparse.Namespace, *, rebuild: bool = False, quiet: bool = False) -> Any:
-    from assistant.compose import build_assistant
-    from index.store import IndexError_
-
-    settings = _settings(args)
-    bar: Any = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if quiet:
-            return
-        if bar is None:
-            from tqdm import tqdm
-
-            bar = tqdm(total=total, desc="indexing", unit="entry", file=sys.stderr)
-        bar.update(done - bar.n)
-
-    try:
-        built = build_assistant(settings, progress=progress, rebuild=rebuild)
-    except (IndexError_, FileNotFoundError, ValueError) as error:
-        raise CliError(str(error), EXIT_ERROR) from error
-    finally:
-        if bar is not None:
-            bar.close()
-    report = built.report
-    if report.built and not quiet:
-        print(f"index built ({report.reason}) in {report.seconds:.1f} s", file=sys.stderr)
-    return built.service, report
 
 
 def _load_history(path: str | None) -> list[Any]:
@@ -108,7 +57,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from assistant.service import QuestionError
 
     history = _load_history(args.history)
-    service, _ = _service(args, quiet=args.json)
+    service, _ = service_of(args, quiet=args.json)
     try:
         result = service.ask(args.question, history)
     except QuestionError as error:
@@ -121,7 +70,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from assistant.result import Turn
     from assistant.service import QuestionError
 
-    service, _ = _service(args)
+    service, _ = service_of(args)
     history: list[Turn] = []
     print("Ask about the conclusions (empty line or Ctrl-D to stop).")
     while True:
@@ -147,7 +96,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 def cmd_paragraphs(args: argparse.Namespace) -> int:
     from index.document import load_document
 
-    settings = _settings(args)
+    settings = settings_of(args)
     document = load_document(settings.document_path, settings.errata_path)
     for paragraph in document.paragraphs:
         text = paragraph.text if len(paragraph.text) <= 100 else paragraph.text[:97] + "..."
@@ -158,7 +107,7 @@ def cmd_paragraphs(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     from index.document import load_document
 
-    settings = _settings(args)
+    settings = settings_of(args)
     document = load_document(settings.document_path, settings.errata_path)
     try:
         number = int(args.number.lstrip("§"))
@@ -175,132 +124,9 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    _, report = _service(args, rebuild=args.rebuild)
+    _, report = service_of(args, rebuild=args.rebuild)
     state = f"built ({report.reason})" if report.built else "up to date"
     print(f"index {state}: {report.entries} entries, {report.seconds:.2f} s")
-    return 0
-
-
-def cmd_enrich(args: argparse.Namespace) -> int:
-    from assistant.llm import ChatClient, LLMError
-    from assistant.llm.enrich import enrich, write_questions
-    from index.document import load_document
-
-    settings = _settings(args)
-    if not settings.llm.enabled:
-        raise CliError(
-            "enrich needs an OpenAI-compatible server: set ASSISTANT_LLM_BASE_URL "
-            "(e.g. http://127.0.0.1:8000/v1) and ASSISTANT_LLM_MODEL"
-        )
-    out = Path(args.out)
-    if out.exists() and not args.force:
-        raise CliError(f"{out} exists; a reviewed file is not overwritten (use --force)")
-    languages = [code.strip() for code in args.languages.split(",") if code.strip()]
-    document = load_document(settings.document_path, settings.errata_path)
-    client = ChatClient(settings.llm)
-    try:
-        questions = enrich(document, client, per_paragraph=args.per_paragraph, languages=languages)
-    except LLMError as error:
-        raise CliError(f"the model gave no usable reply: {error}", EXIT_ERROR) from error
-    finally:
-        client.close()
-    write_questions(questions, out, force=args.force)
-    print(
-        f"{len(questions)} questions for {len(document.paragraphs)} paragraphs in {out}; "
-        f"review them, then set ASSISTANT_QUESTIONS_PATH={out}"
-    )
-    return 0
-
-
-def cmd_translate(args: argparse.Namespace) -> int:
-    from assistant.llm import ChatClient, LLMError
-    from assistant.llm.translate import translate, write_version
-    from index.document import load_document
-    from prompts.llm import load_answer_prompt
-
-    settings = _settings(args)
-    if not settings.llm.enabled:
-        raise CliError(
-            "translate needs an OpenAI-compatible server: set ASSISTANT_LLM_BASE_URL "
-            "(e.g. http://127.0.0.1:8000/v1) and ASSISTANT_LLM_MODEL"
-        )
-    language = args.to.strip().lower()
-    names = load_answer_prompt().languages
-    if language not in names:
-        raise CliError(f"no language '{language[:8]}'; known: {', '.join(sorted(names))}")
-    if language == settings.document_language:
-        raise CliError(f"'{language}' is the document's own language")
-    out = Path(args.out or f"{settings.document_path.stem}.{language}.jsonl")
-    if out.exists() and not args.force:
-        raise CliError(f"{out} exists; a reviewed file is not overwritten (use --force)")
-    document = load_document(settings.document_path, settings.errata_path)
-    client = ChatClient(settings.llm)
-    try:
-        translated = translate(document, client, names[language].name)
-    except LLMError as error:
-        raise CliError(f"the model gave no usable reply: {error}", EXIT_ERROR) from error
-    finally:
-        client.close()
-    write_version(translated, out, force=args.force)
-    problems = [p for t in translated for p in t.problems]
-    for problem in problems:
-        print(f"check: {problem}", file=sys.stderr)
-    aligned = sum(t.aligned for t in translated)
-    print(
-        f"{len(translated)} paragraphs in {out} ({aligned} aligned by sentence, "
-        f"{len(problems)} problems to check); review it against the original, then set "
-        f"ASSISTANT_DOCUMENT_VERSIONS={language}:{out}"
-    )
-    return 0
-
-
-def cmd_feedback_export(args: argparse.Namespace) -> int:
-    from assistant.answers import StoreError
-    from assistant.records import feedback_candidates
-
-    out = Path(args.gold)
-    if out.exists() and not args.force:
-        raise CliError(f"{out} exists; a reviewed file is not overwritten (use --force)")
-    try:
-        lines = feedback_candidates(_settings(args))
-    except StoreError as error:
-        raise CliError(f"the answer store cannot be read: {error}", EXIT_ERROR) from error
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
-    print(
-        f"{len(lines)} candidate gold lines in {out}; review them (rated-down ones need their "
-        f"paragraphs), then check: assistant eval --check {out}"
-    )
-    return 0
-
-
-def cmd_audit_export(args: argparse.Namespace) -> int:
-    from assistant.answers import StoreError
-    from assistant.records import audit_lines, parse_since
-
-    try:
-        lines = audit_lines(_settings(args), parse_since(args.since))
-    except ValueError as error:
-        raise CliError(str(error)) from None
-    except StoreError as error:
-        raise CliError(f"the answer store cannot be read: {error}", EXIT_ERROR) from error
-    for line in lines:
-        print(line)
-    return 0
-
-
-def cmd_mcp(args: argparse.Namespace) -> int:
-    try:
-        from ui.mcp import build_mcp
-    except ImportError as error:
-        raise CliError(
-            f"the web extra is needed: pip install '.[web]' ({error})", EXIT_ERROR
-        ) from error
-    service, _ = _service(args)  # stdout is the protocol's: nothing else is printed there
-    try:
-        build_mcp(lambda: service, service.settings.document_title).run("stdio")
-    finally:
-        service.close()
     return 0
 
 
@@ -311,7 +137,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise CliError(
             f"the web extra is needed: pip install '.[web]' ({error})", EXIT_ERROR
         ) from error
-    serve(_settings(args))
+    serve(settings_of(args))
     return 0
 
 

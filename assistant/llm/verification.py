@@ -9,19 +9,19 @@ sentence known. Unsupported markers and sentences are removed; each removal says
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from assistant.llm.consistency import PolarityCheck
+from assistant.llm.support_texts import VersionUnits, unit, verbatim
 from assistant.markers import MARKER_RUN, Piece, SentenceSplitter, cited_numbers, strip_markers
 from assistant.result import Removal
 from assistant.settings import LLMSettings
 from assistant.text import KnownNames, content_terms, fold, numbers, words
 from index.document import Document
 from index.embedders import Embedder
-from index.versions import DocumentVersion, Versions
+from index.versions import Versions
 
 __all__ = ["AnswerChecker", "Checked", "CitationVerifier", "Support"]
 
@@ -62,11 +62,6 @@ class Checked:
 _QUOTED = re.compile(r"[\"“„«]\s*([^\"“”„«»]{3,}?)\s*[\"”“»]")
 
 
-def _verbatim(text: str) -> str:
-    """Text compared for quoting: folded, the OCR's and the model's spacing evened out."""
-    return " ".join(re.findall(r"\w+", fold(text)))
-
-
 _CLAUSE_BREAK = re.compile(r"(?<=[,;:])\s+")
 
 
@@ -82,42 +77,6 @@ def _clauses(sentence: str, shortest: int = 6) -> list[str]:
     if len(clauses) > 1 and len(clauses[-1].split()) < shortest:
         clauses[-2] += " " + clauses.pop()
     return clauses
-
-
-def _unit(vector: list[float]) -> list[float]:
-    norm = math.sqrt(sum(x * x for x in vector)) or 1.0
-    return [x / norm for x in vector]
-
-
-@dataclass(frozen=True)
-class _VersionUnits:
-    """A language version as the verifier weighs claims in its language against it."""
-
-    units: dict[int, list[tuple[int, list[float]]]]  # sentence index (-1: whole) -> vector
-    sentences: dict[tuple[int, int], str]  # (paragraph, original sentence) -> its rendering
-    words: dict[int, set[str]]
-    stems: dict[int, set[str]]
-    verbatim: dict[int, str]
-
-    @classmethod
-    def of(cls, version: DocumentVersion, embedder: Embedder) -> _VersionUnits:
-        units: dict[int, list[tuple[int, list[float]]]] = {}
-        sentences: dict[tuple[int, int], str] = {}
-        for paragraph in version.paragraphs:
-            # Only a sentence aligned with the original's can stand for it; otherwise the
-            # version's paragraph counts as a whole.
-            own = [(s.index, s.text) for s in paragraph.sentences] if paragraph.aligned else []
-            texts = [(i, t) for i, t in own] + [(-1, paragraph.text)]
-            units[paragraph.number] = [(i, _unit(embedder.embed_query(t))) for i, t in texts]
-            sentences.update({(paragraph.number, i): t for i, t in own})
-        words_of = {p.number: words(p.text) for p in version.paragraphs}
-        return cls(
-            units=units,
-            sentences=sentences,
-            words=words_of,
-            stems={n: {w[:5] for w in ws if len(w) >= 5} for n, ws in words_of.items()},
-            verbatim={p.number: _verbatim(p.text) for p in version.paragraphs},
-        )
 
 
 class CitationVerifier:
@@ -144,7 +103,7 @@ class CitationVerifier:
         # The document's own words are names it knows, with or without a reviewed list.
         self._names = known_names or KnownNames.of(document)
         self._texts = {p.number: p.text for p in document.paragraphs}
-        self._verbatim = {n: _verbatim(text) for n, text in self._texts.items()}
+        self._verbatim = {n: verbatim(text) for n, text in self._texts.items()}
         self._sentences = {
             (p.number, s.index): s.text for p in document.paragraphs for s in p.sentences
         }
@@ -152,7 +111,7 @@ class CitationVerifier:
         # Each sentence's clauses, embedded: a claim in another language is weighed against
         # the clause it rests on, not a long sentence's other clauses.
         self._clauses: dict[tuple[int, int], list[tuple[str, list[float]]]] = {
-            key: [(c, _unit(embedder.embed_query(c))) for c in _clauses(text)]
+            key: [(c, unit(embedder.embed_query(c))) for c in _clauses(text)]
             for key, text in self._sentences.items()
         }
         self._numbers = {n: numbers(text) for n, text in self._texts.items()}
@@ -164,12 +123,12 @@ class CitationVerifier:
         for paragraph in document.paragraphs:
             texts = [s.text for s in paragraph.sentences] + [paragraph.text]
             indices = [s.index for s in paragraph.sentences] + [-1]
-            vectors = [_unit(embedder.embed_query(t)) for t in texts]
+            vectors = [unit(embedder.embed_query(t)) for t in texts]
             self._units[paragraph.number] = list(zip(indices, vectors, strict=True))
         # A claim in the language of a version is weighed against that version too, in its
         # own language: a sentence aligned with the original's counts as that sentence.
-        self._versions: dict[str, _VersionUnits] = {
-            version.language: _VersionUnits.of(version, embedder) for version in versions or ()
+        self._versions: dict[str, VersionUnits] = {
+            version.language: VersionUnits.of(version, embedder) for version in versions or ()
         }
 
     @classmethod
@@ -207,7 +166,7 @@ class CitationVerifier:
         self, claim: str, language: str, vector: list[float] | None = None
     ) -> dict[int, Support]:
         """Support of ``claim`` (markers removed) by every paragraph of the document."""
-        vector = vector or _unit(self._embedder.embed_query(claim))
+        vector = vector or unit(self._embedder.embed_query(claim))
         version = self._versions.get(language)
         result: dict[int, Support] = {}
         for number, units in self._units.items():
@@ -296,7 +255,7 @@ class CitationVerifier:
         version = self._versions.get(language)
         texts = [self._verbatim[number]] + ([version.verbatim[number]] if version else [])
         for quoted in _QUOTED.findall(claim):
-            if not any(_verbatim(quoted) in text for text in texts):
+            if not any(verbatim(quoted) in text for text in texts):
                 return f'quotes "{quoted}", which §{number} does not say word for word'
         return None
 
@@ -327,7 +286,7 @@ class CitationVerifier:
         kept: list[int] = []
         evidence: dict[int, int] = {}
         if valid:
-            vector = _unit(self._embedder.embed_query(claim))
+            vector = unit(self._embedder.embed_query(claim))
             scores = self.scores(claim, language, vector)
             unknown = self.unknown_names(claim, language)
             for number in valid:
