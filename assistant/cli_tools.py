@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from assistant.cli_support import EXIT_ERROR, CliError, service_of, settings_of
 
@@ -18,17 +19,23 @@ __all__ = [
 ]
 
 
+def _with_llm(args: argparse.Namespace, command: str) -> Any:
+    """The settings, when they name an LLM server; a usage error saying what to set if not."""
+    settings = settings_of(args)
+    if not settings.llm.enabled:
+        raise CliError(
+            f"{command} needs an OpenAI-compatible server: set ASSISTANT_LLM_BASE_URL "
+            "(e.g. http://127.0.0.1:8000/v1) and ASSISTANT_LLM_MODEL"
+        )
+    return settings
+
+
 def cmd_enrich(args: argparse.Namespace) -> int:
     from assistant.llm import ChatClient, LLMError
     from assistant.llm.enrich import enrich, write_questions
     from index.document import load_document
 
-    settings = settings_of(args)
-    if not settings.llm.enabled:
-        raise CliError(
-            "enrich needs an OpenAI-compatible server: set ASSISTANT_LLM_BASE_URL "
-            "(e.g. http://127.0.0.1:8000/v1) and ASSISTANT_LLM_MODEL"
-        )
+    settings = _with_llm(args, "enrich")
     out = Path(args.out)
     if out.exists() and not args.force:
         raise CliError(f"{out} exists; a reviewed file is not overwritten (use --force)")
@@ -55,12 +62,7 @@ def cmd_translate(args: argparse.Namespace) -> int:
     from index.document import load_document
     from prompts.llm import load_answer_prompt
 
-    settings = settings_of(args)
-    if not settings.llm.enabled:
-        raise CliError(
-            "translate needs an OpenAI-compatible server: set ASSISTANT_LLM_BASE_URL "
-            "(e.g. http://127.0.0.1:8000/v1) and ASSISTANT_LLM_MODEL"
-        )
+    settings = _with_llm(args, "translate")
     language = args.to.strip().lower()
     names = load_answer_prompt().languages
     if language not in names:
