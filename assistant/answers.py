@@ -126,7 +126,9 @@ class AnswerStore:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 connection = sqlite3.connect(self.path, check_same_thread=False, timeout=5)
-                connection.execute("PRAGMA journal_mode=WAL")
+                # A rollback journal, not WAL: no -wal and -shm files beside the index, which
+                # on a nearly full disk took the last free pages the index needed to open.
+                connection.execute("PRAGMA journal_mode=DELETE")
                 connection.executescript(_SCHEMA)
                 verdict = connection.execute("PRAGMA quick_check").fetchone()[0]
                 if verdict != "ok":

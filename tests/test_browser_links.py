@@ -99,8 +99,16 @@ def visit(browser: Any, deployment: Deployment) -> Iterator[Visit]:
     opened.context.close()
 
 
+def _settled(visit: Visit) -> None:
+    """Wait until no component is pending: Gradio dims one while its event runs, and a dimmed
+    text is a passing state, not the page as read."""
+    visit.page.wait_for_function("() => document.querySelectorAll('.pending').length === 0")
+    visit.page.wait_for_timeout(400)  # the fade back to full opacity
+
+
 def _axe(visit: Visit) -> list[dict[str, Any]]:
-    """axe-core's WCAG 2.1 A/AA violations on the page as it is now."""
+    """axe-core's WCAG 2.1 A/AA violations on the page as it is now (once settled)."""
+    _settled(visit)
     if not AXE.is_file():
         message = f"axe-core is missing ({AXE}); run 'make axe'"
         if os.environ.get("CI"):

@@ -128,7 +128,7 @@ def _gradio_client(url: str, index: int, until: float, run: ClientRun) -> None:
             started = time.perf_counter()
             try:
                 client.predict(api_name="/clear")  # one question per conversation
-                _, chat, details = client.predict(question, [], api_name="/ask")
+                _, chat, details, _ = client.predict(question, [], api_name="/ask")
             except Exception as error:  # gradio_client raises its own and httpx's errors
                 run.errors.append(f"{type(error).__name__}: {error}")
                 continue
