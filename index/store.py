@@ -22,6 +22,14 @@ from index.clients import IndexError_, build_lock, close_client
 from index.document import Document
 from index.embedders import Embedder
 from index.enrichment import Enrichment
+from index.entries import (
+    INSTRUCTION,
+    OFFTOPIC,
+    PARAGRAPH,
+    QUESTION,
+    VERSION,
+    index_entries,
+)
 from index.versions import Versions
 
 __all__ = [
@@ -37,11 +45,6 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = "4"
-PARAGRAPH = -1  # the ``sentence`` of a whole-paragraph entry
-QUESTION = -2  # the ``sentence`` of an enrichment question
-INSTRUCTION = -3  # the ``sentence`` of an instruction exemplar (its paragraph is -1)
-OFFTOPIC = -4  # the ``sentence`` of an everyday-question exemplar (its paragraph is -1)
-VERSION = -5  # the ``sentence`` of a language version's entry (its own sentence: ``vsentence``)
 _BATCH = 64
 _SLACK = 256 * 1024  # SQLite journal and HNSW headers on top of the data itself
 log = logging.getLogger(__name__)
@@ -220,46 +223,7 @@ class ParagraphIndex:
         versions: Versions,
         progress: Callable[[int, int], None] | None,
     ) -> None:
-        texts: list[str] = []
-        ids: list[str] = []
-        metadatas: list[dict[str, Any]] = []
-        for paragraph in document.paragraphs:
-            ids.append(f"p{paragraph.number}")
-            texts.append(paragraph.text)
-            metadatas.append({"paragraph": paragraph.number, "sentence": PARAGRAPH})
-            for sentence in paragraph.sentences:
-                ids.append(f"p{paragraph.number}-s{sentence.index}")
-                texts.append(sentence.text)
-                metadatas.append({"paragraph": paragraph.number, "sentence": sentence.index})
-        for version in versions:
-            for rendered in version.paragraphs:
-                head = f"v{version.language}-p{rendered.number}"
-                entries = [(head, rendered.text, PARAGRAPH)] + [
-                    (f"{head}-s{s.index}", s.text, s.index) for s in rendered.sentences
-                ]
-                for entry_id, text, own in entries:
-                    ids.append(entry_id)
-                    texts.append(text)
-                    metadatas.append(
-                        {
-                            "paragraph": rendered.number,
-                            "sentence": VERSION,
-                            "lang": version.language,
-                            "vsentence": own,
-                        }
-                    )
-        for number, question in enumerate(enrichment.questions):
-            ids.append(f"q{number}")
-            texts.append(question.question)
-            metadatas.append({"paragraph": question.paragraph, "sentence": QUESTION})
-        for prefix, kind, exemplars in (
-            ("i", INSTRUCTION, enrichment.instructions),
-            ("o", OFFTOPIC, enrichment.offtopic),
-        ):
-            for number, exemplar in enumerate(exemplars):
-                ids.append(f"{prefix}{number}")
-                texts.append(exemplar.text)
-                metadatas.append({"paragraph": -1, "sentence": kind})
+        ids, texts, metadatas = index_entries(document, enrichment, versions)
         staging_name = f"{self._name}-staging"
         self._drop(staging_name)
         try:
