@@ -20,6 +20,7 @@ __all__ = [
     "fold",
     "has_surrogate",
     "KnownNames",
+    "months",
     "names",
     "numbers",
     "words",
@@ -139,6 +140,47 @@ class KnownNames:
 def numbers(text: str) -> set[str]:
     """Numbers of two or more digits (years, amounts) mentioned in ``text``."""
     return set(_NUMBER.findall(text))
+
+
+# A month is read only next to a number ('16 april', 'April 2018', '16. März'): alone,
+# English 'May' is a verb and French 'mars' a planet.
+_DATE_TOKEN = re.compile(r"\d+\.?|[^\W\d_]+")
+
+
+@lru_cache(maxsize=32)
+def _month_names(language: str) -> dict[str, int]:
+    """Folded month names of ``language`` (CLDR through Babel, wide and abbreviated, as
+    written in a date and standing alone), each with its month's number."""
+    from babel import Locale, UnknownLocaleError
+    from babel.dates import get_month_names
+
+    try:
+        locale = Locale.parse(language)
+    except (UnknownLocaleError, ValueError):
+        return {}
+    found: dict[str, int] = {}
+    for width in ("wide", "abbreviated"):
+        for context in ("format", "stand-alone"):
+            for month, name in get_month_names(width, context, locale=locale).items():
+                folded = fold(name).rstrip(".")
+                if len(folded) >= 3:
+                    found[folded] = month
+    return found
+
+
+def months(text: str, language: str) -> set[int]:
+    """The months ``text`` (in ``language``) names in a date."""
+    names = _month_names(language)
+    tokens = _DATE_TOKEN.findall(text)
+    found: set[int] = set()
+    for i, token in enumerate(tokens):
+        month = names.get(fold(token))
+        if month is None:
+            continue
+        near = tokens[max(i - 1, 0) : i] + tokens[i + 1 : i + 2]
+        if any(t[0].isdigit() for t in near):
+            found.add(month)
+    return found
 
 
 # The 24 official EU languages. lingua knows 23 of them; Maltese it does not, and its

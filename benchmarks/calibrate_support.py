@@ -139,7 +139,7 @@ def pairs(verifier: CitationVerifier, weight: float) -> list[Pair]:
     out: list[Pair] = []
     for about, also, language, claim in TRUE:
         scores = verifier.scores(claim, language)
-        unknown = bool(verifier.unknown_names(claim, language))
+        unknown = bool(verifier.facts.unknown_names(claim, language))
         out.append(Pair("true", about, about, claim, dict(scores), unknown))
         wrong = [n for n in scores if n != about and n not in also]
         for n in wrong:
@@ -148,7 +148,7 @@ def pairs(verifier: CitationVerifier, weight: float) -> list[Pair]:
         out.append(Pair("nearest-wrong", about, nearest, claim, dict(scores), unknown))
     for cited, language, claim, kind in MADE_UP:
         scores = verifier.scores(claim, language)
-        unknown = bool(verifier.unknown_names(claim, language))
+        unknown = bool(verifier.facts.unknown_names(claim, language))
         out.append(Pair(kind, cited, cited, claim, dict(scores), unknown))
     return out
 

@@ -3,6 +3,7 @@ prompt files, which decide what the model is asked to cite."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -117,12 +118,16 @@ def test_supported_sentences_keep_their_citation(
     [
         (TRUE_4_EN.replace(".", " [§6]."), "fits it as well"),
         ("The EU attributes NotPetya to North Korea [§4].", "names North Korea"),
+        ("The EU condemns the malicious use of ICTs in WannaCry and Bad Rabbit [§4].",
+         "names Bad Rabbit"),
+        ("WannaCry and NotPetya cost EU companies 1 billion euros in losses [§4].",
+         "states an amount"),
         ("The Council adopted these conclusions in 2019 [§4].", "states 2019"),
         ("The EU demands a worldwide ban on cryptocurrencies [§4].", ""),
         (TRUE_4_EN.replace(".", " [§7]."), "not given to the model"),
         (TRUE_4_EN.replace(".", " [§99]."), "no paragraph 99"),
     ],
-)
+)  # fmt: skip
 def test_unsupported_sentences_are_dropped_with_a_reason(
     verifier: CitationVerifier, sentence: str, reason: str
 ) -> None:
@@ -133,6 +138,33 @@ def test_unsupported_sentences_are_dropped_with_a_reason(
     assert len(cut) == 1
     assert reason in cut[0].reason
     assert cut[0].text == strip_markers(sentence)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("language", "date", "kept"),
+    [
+        ("en", "16 April 2018", True),
+        ("de", "16. April 2018", True),
+        ("en", "16 March 2018", False),
+        ("fr", "16 mars 2018", False),
+        ("nl", "16 mei 2018", False),
+    ],
+)
+def test_a_date_stands_only_with_the_month_the_paragraph_gives(
+    verifier: CitationVerifier, language: str, date: str, kept: bool
+) -> None:
+    claim = {
+        "en": "The Foreign Affairs Council adopted the conclusions on {} [§0].",
+        "de": "Der Rat (Auswärtige Angelegenheiten) hat die Schlussfolgerungen am {} "
+        "angenommen [§0].",
+        "fr": "Le Conseil des affaires étrangères a adopté les conclusions le {} [§0].",
+        "nl": "De Raad Buitenlandse Zaken heeft de conclusies op {} aangenomen [§0].",
+    }[language].format(date)
+    checked = verifier.check(claim, language, (0, 4))
+    assert (checked.kept == (0,)) is kept, checked.removed
+    if not kept:  # English capitalises its months: 'March' is also a name it never gives
+        assert re.search(r"month|names March", checked.removed[0].reason)
 
 
 @pytest.mark.slow

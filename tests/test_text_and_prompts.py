@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from assistant.text import EU_LANGUAGES, Analyzer, detect_language, fold, names, numbers
+from assistant.text import (
+    EU_LANGUAGES,
+    Analyzer,
+    detect_language,
+    fold,
+    months,
+    names,
+    numbers,
+)
 from prompts import load_messages, prompts_dir
 
 
@@ -37,6 +45,22 @@ def test_names_and_numbers() -> None:
     assert names("What does the EU condemn?", "en") == ["EU"]
     assert names("Qu'a décidé l'OTAN ?", "fr") == ["OTAN"]
     assert numbers("het verslag van 2015 en 16 april") == {"2015", "16"}
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "found"),
+    [
+        ("aangenomen op 16 april 2018", "nl", {4}),
+        ("am 16. März 2018 angenommen", "de", {3}),
+        ("le 16 avr. 2018", "fr", {4}),
+        ("dnia 16 kwietnia 2018 r.", "pl", {4}),
+        ("The EU may act in May 2018.", "en", {5}),  # the verb is no month
+        ("Les mars et les avril", "fr", set()),  # a month only in a date
+        ("16 april 2018", "xx", set()),  # a language Babel does not know
+    ],
+)
+def test_months_named_in_dates(text: str, language: str, found: set[int]) -> None:
+    assert months(text, language) == found
 
 
 def test_messages_cover_every_official_eu_language() -> None:

@@ -50,7 +50,7 @@ _PREFIXES: dict[str, tuple[str, ...]] = {
 # Endings of the adjectives a prefix negates; they keep nouns and verbs ('incident',
 # 'onderzoek', 'interconnected') out of the count.
 _ADJECTIVES: dict[str, tuple[str, ...]] = {
-    "nl": ("baar", "lijk", "lijke", "bare", "ig", "ige", "isch", "ische", "d", "de", "t", "te"),
+    "nl": ("baar", "ijk", "ijke", "bare", "ig", "ige", "isch", "ische", "d", "de", "t", "te"),
     "en": ("able", "ible", "ful", "ive", "ous"),
     "fr": ("able", "ables", "ible", "ibles", "if", "ive", "ifs", "ives"),
     "de": ("bar", "bare", "lich", "liche", "ig", "ige", "haft", "sam"),
@@ -132,7 +132,9 @@ class PolarityCheck:
         if in_support > 1:
             return None  # which of its negations the claim rests on cannot be told
         in_claim = negations(claim, language)
-        if (in_claim - in_support) % 2:
+        # Not parity: two negations in an answer sentence are two statements negated
+        # ('cannot be misread and have no knock-on effects'), not a double negative.
+        if in_claim != in_support:
             return (
                 f"reverses its support: {in_claim} negation(s) against {in_support} in the sentence"
             )

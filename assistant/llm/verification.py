@@ -13,7 +13,8 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from assistant.llm.consistency import PolarityCheck
+from assistant.llm.consistency import PolarityCheck, negations
+from assistant.llm.facts import NamedFacts
 from assistant.llm.support_texts import VersionUnits, unit, verbatim
 from assistant.markers import MARKER_RUN, Piece, SentenceSplitter, cited_numbers, strip_markers
 from assistant.result import Removal
@@ -24,11 +25,6 @@ from index.embedders import Embedder
 from index.versions import Versions
 
 __all__ = ["AnswerChecker", "Checked", "CitationVerifier", "Support"]
-
-_TOKEN = re.compile(r"[^\W\d_][\w'’-]*")
-_CONNECTORS = frozenset(("of", "and", "for", "the", "on", "de", "des", "du", "la", "le", "et",
-    "van", "der", "den", "und", "für"))  # fmt: skip
-_OPENING = re.compile(r"(^|[.!?:;]\s+|[\"“(]\s*)$")
 
 
 def _cut(number: int, claim: str, reason: str) -> Removal:
@@ -79,6 +75,10 @@ def _clauses(sentence: str, shortest: int = 6) -> list[str]:
     return clauses
 
 
+def _dot(a: list[float], b: list[float]) -> float:
+    return sum(x * y for x, y in zip(a, b, strict=True))
+
+
 class CitationVerifier:
     """Checks that each cited sentence is supported by the paragraph it cites."""
 
@@ -100,8 +100,6 @@ class CitationVerifier:
         self.margin = margin
         self.lexical_weight = lexical_weight
         self.joint_tolerance = joint_tolerance
-        # The document's own words are names it knows, with or without a reviewed list.
-        self._names = known_names or KnownNames.of(document)
         self._texts = {p.number: p.text for p in document.paragraphs}
         self._verbatim = {n: verbatim(text) for n, text in self._texts.items()}
         self._sentences = {
@@ -110,6 +108,7 @@ class CitationVerifier:
         self.polarity = polarity if polarity is not None else PolarityCheck()  # a Dutch text
         # Each sentence's clauses, embedded: a claim in another language is weighed against
         # the clause it rests on, not a long sentence's other clauses.
+        self._clause_vectors: dict[str, list[float]] = {}  # a version's, embedded when needed
         self._clauses: dict[tuple[int, int], list[tuple[str, list[float]]]] = {
             key: [(c, unit(embedder.embed_query(c))) for c in _clauses(text)]
             for key, text in self._sentences.items()
@@ -130,6 +129,12 @@ class CitationVerifier:
         self._versions: dict[str, VersionUnits] = {
             version.language: VersionUnits.of(version, embedder) for version in versions or ()
         }
+        # The document's own words are names it knows, with or without a reviewed list.
+        self.facts = NamedFacts(
+            known_names or KnownNames.of(document),
+            [(p.number, self.polarity.document_language, p.text) for p in document.paragraphs]
+            + [(p.number, v.language, p.text) for v in versions or () for p in v.paragraphs],
+        )
 
     @classmethod
     def from_settings(
@@ -192,32 +197,6 @@ class CitationVerifier:
             return self._sentences.get(key, "")
         return max(clauses, key=lambda c: sum(a * b for a, b in zip(vector, c[1], strict=True)))[0]
 
-    def unknown_names(self, claim: str, language: str) -> list[str]:
-        """Runs of capitalised words (names) in ``claim`` of which no word is known."""
-        runs: list[list[str]] = []
-        last_end: int | None = None  # end of the last word added to the open run
-        for match in _TOKEN.finditer(claim):
-            token = match.group()
-            capital = token[0].isupper() and len(token) > 1
-            acronym = capital and token.replace("-", "").isupper()
-            opening = bool(_OPENING.search(claim[: match.start()]))
-            joined = last_end is not None and claim[last_end : match.start()].strip() in ("", "-")
-            if acronym or (capital and language != "de" and not opening):
-                if not joined:
-                    runs.append([])
-                runs[-1].append(token)
-                last_end = match.end()
-            elif joined and token.lower() in _CONNECTORS:
-                last_end = match.end()  # 'Common Foreign and Security Policy' is one name
-            else:
-                last_end = None
-        unknown = []
-        for run in runs:
-            parts = [p for t in run for p in re.split(r"['’-]", t) if p and p[0].isupper()]
-            if parts and not any(self._names.knows(p) for p in parts):
-                unknown.append(" ".join(run))
-        return unknown
-
     def judge(
         self,
         claim: str,
@@ -266,7 +245,16 @@ class CitationVerifier:
         in_version = (number, support.sentence) in getattr(
             self._versions.get(language), "sentences", {}
         )
+        text_language = language if in_version else self.polarity.document_language
+        if in_version and negations(text, text_language) > 1:
+            # Which of the sentence's negations the claim rests on: its nearest clause's.
+            text = max(_clauses(text), key=lambda c: _dot(vector, self._clause_vector(c)))
         return self.polarity.reversed(claim, language, text, language if in_version else None)
+
+    def _clause_vector(self, clause: str) -> list[float]:
+        if clause not in self._clause_vectors:
+            self._clause_vectors[clause] = unit(self._embedder.embed_query(clause))
+        return self._clause_vectors[clause]
 
     def check(self, sentence: str, language: str, given: Collection[int]) -> Checked:
         """Verify one answer sentence against the paragraphs it cites."""
@@ -288,12 +276,14 @@ class CitationVerifier:
         if valid:
             vector = unit(self._embedder.embed_query(claim))
             scores = self.scores(claim, language, vector)
-            unknown = self.unknown_names(claim, language)
+            unknown = self.facts.unknown_names(claim, language)
             for number in valid:
                 reason = (
                     f"names {', '.join(unknown)}, which the document never mentions"
                     if unknown
                     else self.misquoted(claim, number, language)
+                    or self.facts.misdated(claim, language, number)
+                    or self.facts.unfounded_amount(claim, number)
                     or self.judge(claim, number, scores, together=valid)
                     or self._reversed(claim, language, vector, number, scores[number])
                 )
