@@ -122,6 +122,8 @@ def test_supported_sentences_keep_their_citation(
          "names Bad Rabbit"),
         ("WannaCry and NotPetya cost EU companies 1 billion euros in losses [§4].",
          "states an amount"),
+        ("The EU firmly condemns three attacks, WannaCry and NotPetya among them [§4].",
+         "counts 3"),
         ("The Council adopted these conclusions in 2019 [§4].", "states 2019"),
         ("The EU demands a worldwide ban on cryptocurrencies [§4].", ""),
         (TRUE_4_EN.replace(".", " [§7]."), "not given to the model"),

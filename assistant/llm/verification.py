@@ -283,6 +283,7 @@ class CitationVerifier:
                     if unknown
                     else self.misquoted(claim, number, language)
                     or self.facts.misdated(claim, language, number)
+                    or self.facts.miscounted(claim, language, number)
                     or self.facts.unfounded_amount(claim, number)
                     or self.judge(claim, number, scores, together=valid)
                     or self._reversed(claim, language, vector, number, scores[number])

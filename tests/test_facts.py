@@ -1,0 +1,65 @@
+"""What a claim names, against what the cited paragraph names: names, counts, dates, money."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.llm.facts import NamedFacts, counts
+from assistant.settings import Settings
+from assistant.text import KnownNames
+from index.document import load_document
+from index.versions import load_versions
+
+
+@pytest.fixture(scope="module")
+def facts() -> NamedFacts:
+    settings = Settings()
+    document = load_document(settings.document_path, settings.errata_path)
+    versions = load_versions(settings.version_specs(), document, settings.document_language)
+    return NamedFacts(
+        KnownNames.of(document, settings.names_path),
+        [(p.number, "nl", p.text) for p in document.paragraphs]
+        + [(p.number, v.language, p.text) for v in versions for p in v.paragraphs],
+    )
+
+
+@pytest.mark.parametrize(
+    ("claim", "language", "unknown"),
+    [
+        ("The EU condemns WannaCry and NotPetya.", "en", []),
+        ("The EU condemns WannaCry and Bad Rabbit.", "en", ["Bad Rabbit"]),
+        ("L'UE condamne WannaCry et Mirai.", "fr", ["Mirai"]),
+        ("It was adopted by the Justice and Home Affairs Council.", "en", ["Justice"]),
+        ("It was adopted by the Foreign Affairs Council.", "en", []),
+        ("Die EU verurteilt die Angriffe.", "de", []),  # German nouns are no names
+    ],
+)
+def test_every_name_of_a_list_must_be_known(
+    facts: NamedFacts, claim: str, language: str, unknown: list[str]
+) -> None:
+    assert facts.unknown_names(claim, language) == unknown
+
+
+@pytest.mark.parametrize(
+    ("text", "language", "found"),
+    [
+        ("De EU noemt twee aanvallen.", "nl", {2}),
+        ("The EU names three attacks.", "en", {3}),
+        ("Die EU nennt zwölf Angriffe.", "de", {12}),
+        ("L'UE cite deux attaques.", "fr", {2}),
+        ("Een aanval, one attack, un ataque.", "nl", set()),  # 'one' is also an article
+        ("Kolme hyökkäystä.", "et", set()),  # num2words does not know Estonian: not read
+    ],
+)
+def test_counts_written_as_words(text: str, language: str, found: set[int]) -> None:
+    assert counts(text, language, digits=False) == found
+
+
+def test_a_count_date_or_amount_the_paragraph_does_not_give_is_named(facts: NamedFacts) -> None:
+    assert facts.miscounted("The EU names three attacks.", "en", 4) == (
+        "counts 3, which §4 does not give"
+    )
+    assert facts.misdated("Adopted on 16 March 2018.", "en", 0) is not None
+    assert facts.misdated("Adopted on 16 April 2018.", "en", 0) is None
+    assert facts.unfounded_amount("It cost 1 billion euros.", 4) is not None
+    assert facts.unfounded_amount("It caused significant economic loss.", 4) is None
