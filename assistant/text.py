@@ -116,18 +116,21 @@ class KnownNames:
     more (compounds and plurals: 'Raadsformatie', 'ICTs').
     """
 
-    def __init__(self, names: frozenset[str]) -> None:
+    def __init__(self, names: frozenset[str], groups: tuple[frozenset[str], ...] = ()) -> None:
         self.names = names
+        self.groups = groups  # the forms of each listed name, one set a line of the list
 
     @classmethod
     def of(cls, document: Document, path: Path | None = None) -> KnownNames:
         """The names of ``document``, with the forms listed in ``path`` (TSV) when given."""
         known = words(" ".join(p.text for p in document.paragraphs))
+        groups: list[frozenset[str]] = []
         if path is not None and path.exists():
             for line in path.read_text(encoding="utf-8").splitlines():
                 if line.strip() and not line.lstrip().startswith("#"):
-                    known |= {fold(form) for form in line.split("\t") if form.strip()}
-        return cls(frozenset(known))
+                    groups.append(frozenset(fold(f) for f in line.split("\t") if f.strip()))
+                    known |= groups[-1]
+        return cls(frozenset(known), tuple(groups))
 
     def knows(self, name: str) -> bool:
         """Whether ``name`` is (or builds on) a name the document knows."""
@@ -135,6 +138,18 @@ class KnownNames:
         return folded in self.names or any(
             len(known) >= 3 and folded.startswith(known) for known in self.names
         )
+
+    def forms(self, name: str) -> frozenset[str]:
+        """The forms of the listed name ``name`` is (or builds on); itself when unlisted."""
+        folded = fold(name)
+        found = frozenset().union(
+            *(
+                group
+                for group in self.groups
+                if any(folded == f or (len(f) >= 3 and folded.startswith(f)) for f in group)
+            )
+        )
+        return found or frozenset({folded})
 
 
 def numbers(text: str) -> set[str]:

@@ -20,7 +20,7 @@ import pytest
 from pydantic import ValidationError
 
 from assistant.compose import build_embedder
-from assistant.settings import Settings
+from assistant.settings import EmbeddingServerSettings, Settings
 from index.clients import IndexError_, make_client
 from index.document import load_document
 from index.embedders import Embedder
@@ -86,7 +86,7 @@ def test_an_index_built_through_the_server_finds_the_paragraph(
     settings = Settings(
         data_dir=tmp_path,
         embedder="openai",
-        embedding={"base_url": server_url, "model": MODEL, "batch": 8},
+        embedding=EmbeddingServerSettings(base_url=server_url, model=MODEL, batch=8),
     )
     embedder = build_embedder(settings)
     request.addfinalizer(embedder.close)

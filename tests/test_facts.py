@@ -41,6 +41,22 @@ def test_every_name_of_a_list_must_be_known(
 
 
 @pytest.mark.parametrize(
+    ("claim", "language", "paragraph", "absent"),
+    [
+        ("The UN firmly condemns WannaCry and NotPetya.", "en", 4, ["UN"]),
+        ("The EU condemns WannaCry.", "en", 2, ["WannaCry"]),
+        ("The EU condemns WannaCry.", "en", 4, []),
+        ("Le droit international et la Charte des Nations unies s'appliquent.", "fr", 5, []),
+        ("States must not misuse ICTs through proxies.", "en", 5, []),  # §5 spells it out
+    ],
+)
+def test_a_known_name_must_stand_in_the_cited_paragraph(
+    facts: NamedFacts, claim: str, language: str, paragraph: int, absent: list[str]
+) -> None:
+    assert facts.absent_names(claim, language, paragraph) == absent
+
+
+@pytest.mark.parametrize(
     ("text", "language", "found"),
     [
         ("De EU noemt twee aanvallen.", "nl", {2}),

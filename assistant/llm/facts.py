@@ -56,13 +56,45 @@ class NamedFacts:
         self._months: dict[int, set[int]] = {}
         self._amounts: dict[int, bool] = {}
         self._counts: dict[int, set[int]] = {}
+        words_of: dict[int, set[str]] = {}
         for number, language, text in texts:
+            words_of.setdefault(number, set()).update(_WORDS.findall(fold(text)))
             self._counts.setdefault(number, set()).update(counts(text, language))
             self._months.setdefault(number, set()).update(months(text, language))
             self._amounts[number] = self._amounts.get(number, False) or _amount(text) != ""
+        self._words = {number: frozenset(found) for number, found in words_of.items()}
 
     def unknown_names(self, claim: str, language: str) -> list[str]:
         """The names (runs of capitalised words) in ``claim`` of which no word is known."""
+        return [
+            " ".join(name)
+            for name in self._names_in(claim, language)
+            if not any(self._knows(token) for token in name)
+        ]
+
+    def absent_names(self, claim: str, language: str, number: int) -> list[str]:
+        """The document's names in ``claim`` that paragraph ``number`` does not mention, in
+        any of its texts or any listed form ('the UN condemns ... [§4]')."""
+        texts = self._words.get(number, frozenset())
+        absent = []
+        for name in self._names_in(claim, language):
+            known = [token for token in name if self._knows(token)]
+            if known and not any(self._mentions(texts, token) for token in known):
+                absent.append(" ".join(name))
+        return absent
+
+    def _mentions(self, texts: frozenset[str], token: str) -> bool:
+        forms = {f for part in _parts(token) for f in self._names.forms(part)}
+        # A short form only whole: Polish 'ONZ' (the UN) is no prefix of Dutch 'onze'.
+        return any(
+            word == form or (len(form) >= 4 and word.startswith(form))
+            for word in texts
+            for form in forms
+        )
+
+    def _names_in(self, claim: str, language: str) -> list[list[str]]:
+        """The names in ``claim``: runs of capitalised words (mid-sentence, where only names
+        are capitalised) or acronyms, a list of names ('X and Y') split into its names."""
         runs: list[list[list[str]]] = []  # runs of names, each a list of parts
         last_end: int | None = None  # end of the last word added to the open run
         connected = False  # a connector since that word: a new name may begin
@@ -85,16 +117,10 @@ class NamedFacts:
                 last_end = match.end()
             else:
                 last_end = None
-        unknown = []
-        for run in runs:
-            unknown += [
-                " ".join(part) for part in run if not any(self._knows(token) for token in part)
-            ]
-        return unknown
+        return [part for run in runs for part in run]
 
     def _knows(self, token: str) -> bool:
-        parts = [p for p in re.split(r"['’-]", token) if p and p[0].isupper()]
-        return any(self._names.knows(p) for p in parts)
+        return any(self._names.knows(p) for p in _parts(token))
 
     def unfounded_amount(self, claim: str, number: int) -> str | None:
         """Why the amount of money in ``claim`` cannot rest on paragraph ``number``, or None."""
@@ -149,3 +175,8 @@ def counts(text: str, language: str, *, digits: bool = True) -> set[int]:
     if digits:
         found |= {int(n) for n in re.findall(r"\b\d{1,2}\b", text) if int(n) in _SMALL}
     return found
+
+
+def _parts(token: str) -> list[str]:
+    """The capitalised parts of a token ('VN-Handvest' -> VN, Handvest; "EU's" -> EU)."""
+    return [p for p in re.split(r"['’-]", token) if p and p[0].isupper()]

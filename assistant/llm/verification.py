@@ -278,9 +278,12 @@ class CitationVerifier:
             scores = self.scores(claim, language, vector)
             unknown = self.facts.unknown_names(claim, language)
             for number in valid:
+                absent = self.facts.absent_names(claim, language, number)
                 reason = (
                     f"names {', '.join(unknown)}, which the document never mentions"
                     if unknown
+                    else f"names {', '.join(absent)}, which §{number} does not mention"
+                    if absent
                     else self.misquoted(claim, number, language)
                     or self.facts.misdated(claim, language, number)
                     or self.facts.miscounted(claim, language, number)
