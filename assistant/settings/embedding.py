@@ -7,15 +7,19 @@ Used when ``ASSISTANT_EMBEDDER=openai``: the vectors come from an OpenAI-compati
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from typing import ClassVar
+
+from pydantic import Field
+
+from assistant.settings.endpoint import ServerEndpoint
 
 __all__ = ["EmbeddingServerSettings"]
 
 
-class EmbeddingServerSettings(BaseModel):
+class EmbeddingServerSettings(ServerEndpoint):
     """An OpenAI-compatible embeddings endpoint."""
 
-    model_config = ConfigDict(frozen=True)
+    env: ClassVar[str] = "ASSISTANT_EMBEDDING"
 
     base_url: str = Field(
         default="",
@@ -31,10 +35,6 @@ class EmbeddingServerSettings(BaseModel):
             "prefixes: another name rebuilds the index."
         ),
     )
-    api_key: SecretStr = Field(
-        default=SecretStr(""),
-        description="Bearer token for the server; empty for local servers. Never logged.",
-    )
     query_prefix: str = Field(
         default="",
         description=(
@@ -49,23 +49,3 @@ class EmbeddingServerSettings(BaseModel):
     concurrency: int = Field(
         default=2, ge=1, le=32, description="Requests in flight at once while building an index."
     )
-    timeout_s: float = Field(
-        default=30.0, gt=0, description="Seconds to wait for the server between two reads."
-    )
-    connect_timeout_s: float = Field(
-        default=3.0, gt=0, description="Seconds to wait for a TCP connection to the server."
-    )
-    max_retries: int = Field(
-        default=2,
-        ge=0,
-        le=5,
-        description="Retries after a timeout, refused connection, 429 or 5xx (not after 4xx).",
-    )
-
-    @model_validator(mode="after")
-    def _url(self) -> EmbeddingServerSettings:
-        if self.base_url and not self.base_url.startswith(("http://", "https://")):
-            raise ValueError(
-                f"ASSISTANT_EMBEDDING_BASE_URL must be an http(s) URL, not {self.base_url!r}"
-            )
-        return self

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from typing import ClassVar
+
+from pydantic import Field, model_validator
+
+from assistant.settings.endpoint import ServerEndpoint
 
 __all__ = ["LLMSettings"]
 
 
-class LLMSettings(BaseModel):
+class LLMSettings(ServerEndpoint):
     """An OpenAI-compatible chat endpoint (vLLM, Ollama, llama.cpp server, a gateway)."""
 
-    model_config = ConfigDict(frozen=True)
+    env: ClassVar[str] = "ASSISTANT_LLM"
 
     base_url: str = Field(
         default="",
@@ -20,24 +24,6 @@ class LLMSettings(BaseModel):
         ),
     )
     model: str = Field(default="", description="Model name the server knows (required with a URL).")
-    api_key: SecretStr = Field(
-        default=SecretStr(""),
-        description="Bearer token for the server; empty for local servers. Never logged.",
-    )
-    timeout_s: float = Field(
-        default=30.0,
-        gt=0,
-        description="Seconds to wait for the server between two reads (read/write/pool timeout).",
-    )
-    connect_timeout_s: float = Field(
-        default=3.0, gt=0, description="Seconds to wait for a TCP connection to the server."
-    )
-    max_retries: int = Field(
-        default=2,
-        ge=0,
-        le=5,
-        description="Retries after a timeout, refused connection, 429 or 5xx (not after 4xx).",
-    )
     retry_backoff_s: float = Field(
         default=0.5, ge=0, description="First pause before a retry; doubled on each retry."
     )
@@ -106,10 +92,6 @@ class LLMSettings(BaseModel):
     def _model_with_url(self) -> LLMSettings:
         if self.base_url and not self.model:
             raise ValueError("ASSISTANT_LLM_MODEL is required when ASSISTANT_LLM_BASE_URL is set")
-        if self.base_url and not self.base_url.startswith(("http://", "https://")):
-            raise ValueError(
-                f"ASSISTANT_LLM_BASE_URL must be an http(s) URL, not {self.base_url!r}"
-            )
         return self
 
     @property
