@@ -126,7 +126,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_index(args: argparse.Namespace) -> int:
     _, report = service_of(args, rebuild=args.rebuild)
     state = f"built ({report.reason})" if report.built else "up to date"
-    print(f"index {state}: {report.entries} entries, {report.seconds:.2f} s")
+    embedded = f" ({report.embedded} new or changed texts embedded)" if report.built else ""
+    print(f"index {state}: {report.entries} entries{embedded}, {report.seconds:.2f} s")
     return 0
 
 

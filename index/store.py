@@ -30,6 +30,7 @@ from index.entries import (
     VERSION,
     index_entries,
 )
+from index.vectors import IN_MEMORY, EntryMatrix, Hit, KeptVectors, digest, read_pages
 from index.versions import Versions
 
 __all__ = [
@@ -61,84 +62,6 @@ def _absent(error: Exception) -> bool:
 
 
 @dataclass(frozen=True)
-class Hit:
-    """One indexed entry that matched a query vector."""
-
-    paragraph: int
-    sentence: int  # its index, or PARAGRAPH, QUESTION, INSTRUCTION, OFFTOPIC or VERSION
-    similarity: float
-    language: str = ""  # a VERSION entry's language
-    version_sentence: int = PARAGRAPH  # a VERSION entry's sentence in its version paragraph
-
-
-IN_MEMORY = 50_000  # entries searched exactly in memory (about 75 MiB of vectors)
-_VECTORS = ["embeddings", "metadatas"]
-
-
-_PAGE = 5_000  # rows a read asks for: SQLite limits the variables of one statement
-
-
-def _read(collection: Any, where: dict[str, Any]) -> dict[str, list[Any]]:
-    """The vectors and metadata of the entries matching ``where``, read page by page."""
-    got: dict[str, list[Any]] = {"embeddings": [], "metadatas": []}
-    while True:
-        page = collection.get(
-            where=where, include=_VECTORS, limit=_PAGE, offset=len(got["metadatas"])
-        )
-        got["embeddings"].extend(page["embeddings"])
-        got["metadatas"].extend(page["metadatas"])
-        if len(page["metadatas"]) < _PAGE:
-            return got
-
-
-@dataclass(frozen=True)
-class _Entries:
-    """Entries held in memory: unit vectors (one a row) and what each row points at."""
-
-    matrix: Any
-    paragraphs: list[int]
-    sentences: list[int]
-    languages: list[str]
-    version_sentences: list[int]
-
-    @classmethod
-    def of(cls, got: Any) -> _Entries:
-        vectors, metadatas = got["embeddings"], got["metadatas"]
-        matrix = np.asarray(vectors if len(metadatas) else [[0.0]], dtype=np.float32)
-        matrix = matrix[: len(metadatas)]
-        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-        return cls(
-            matrix=matrix / np.where(norms == 0, 1.0, norms),
-            paragraphs=[int(m["paragraph"]) for m in metadatas],
-            sentences=[int(m["sentence"]) for m in metadatas],
-            languages=[str(m.get("lang", "")) for m in metadatas],
-            version_sentences=[int(m.get("vsentence", PARAGRAPH)) for m in metadatas],
-        )
-
-    def __len__(self) -> int:
-        return len(self.paragraphs)
-
-    def hits(self, query: Any) -> list[Hit]:
-        """Every entry, by cosine similarity to the unit vector ``query``, nearest first."""
-        similarities = self.matrix @ query if len(self) else np.zeros(0)
-        return [
-            Hit(
-                paragraph=self.paragraphs[i],
-                sentence=self.sentences[i],
-                similarity=float(similarities[i]),
-                language=self.languages[i],
-                version_sentence=self.version_sentences[i],
-            )
-            for i in np.argsort(-similarities, kind="stable")
-        ]
-
-    def by_kind(self) -> dict[int, Any]:
-        """The rows' vectors grouped by their ``sentence`` (an exemplar's kind)."""
-        kinds = np.asarray(self.sentences)
-        return {int(k): self.matrix[kinds == k] for k in dict.fromkeys(self.sentences)}
-
-
-@dataclass(frozen=True)
 class IndexReport:
     """What ``ensure`` did."""
 
@@ -146,6 +69,7 @@ class IndexReport:
     reason: str
     seconds: float
     entries: int
+    embedded: int = 0  # entries a build embedded; the others kept the previous index's vectors
 
 
 class ParagraphIndex:
@@ -166,7 +90,7 @@ class ParagraphIndex:
         self._store: Any = None
         # What search_all compares in memory: the entries (None: too many, ask the store)
         # and the exemplars' vectors by kind.
-        self._memory: tuple[_Entries | None, dict[int, Any]] | None = None
+        self._memory: tuple[EntryMatrix | None, dict[int, Any]] | None = None
         self.entries = 0  # known once ``ensure`` ran
 
     @property
@@ -263,8 +187,8 @@ class ParagraphIndex:
                 )
             log.info("building index '%s': %s", self._name, reason)
             self._check_space()
-            self._build(document, enrichment, versions, progress)
-        return IndexReport(True, reason, time.perf_counter() - started, self.count())
+            embedded = self._build(document, enrichment, versions, progress)
+        return IndexReport(True, reason, time.perf_counter() - started, self.count(), embedded)
 
     def _check_space(self) -> None:
         """Refuse a rebuild that would fill the disk before writing anything.
@@ -291,11 +215,14 @@ class ParagraphIndex:
         enrichment: Enrichment,
         versions: Versions,
         progress: Callable[[int, int], None] | None,
-    ) -> None:
+    ) -> int:
+        """Build into a staging collection and swap it in; the number of texts embedded."""
         ids, texts, metadatas = index_entries(document, enrichment, versions)
         staging_name = f"{self._name}-staging"
         self._drop(staging_name)
+        embedded = 0
         try:
+            kept = self._kept_vectors()
             staging = self._client.create_collection(
                 staging_name,
                 metadata=self._expected(document, enrichment, versions),
@@ -303,7 +230,8 @@ class ParagraphIndex:
             )
             for start in range(0, len(texts), _BATCH):
                 batch = slice(start, start + _BATCH)
-                vectors = self._embedder.embed_documents(texts[batch])
+                vectors = kept.vectors(texts[batch], self._embedder)
+                embedded += kept.fresh
                 staging.add(
                     ids=ids[batch],
                     embeddings=vectors,
@@ -320,6 +248,26 @@ class ParagraphIndex:
                 f"building the index failed ({type(error).__name__}: {error}); {self._kept()}"
             ) from error
         self._swap_in(staging)
+        return embedded
+
+    def _kept_vectors(self) -> KeptVectors:
+        """The current index's vectors by text, when it was built by this embedder: a text
+        that has not changed is not embedded again (an erratum re-embeds one paragraph)."""
+        current = self._collection()
+        metadata = (current.metadata or {}) if current is not None else {}
+        if current is None or metadata.get("embedder") != self._embedder.identity:
+            return KeptVectors({})
+        try:
+            got = read_pages(current, {"paragraph": {"$gte": -1}}, ["embeddings", "documents"])
+        except Exception as error:  # an unreadable old index is rebuilt from scratch
+            log.warning("the previous index's vectors could not be read: %s", error)
+            return KeptVectors({})
+        return KeptVectors(
+            {
+                digest(text): vector
+                for text, vector in zip(got["documents"], got["embeddings"], strict=True)
+            }
+        )
 
     def _swap_in(self, staging: Any) -> None:
         """Make the complete ``staging`` collection the index, with no moment without one.
@@ -429,15 +377,15 @@ class ParagraphIndex:
             hits.append(Hit(paragraph=-1, sentence=kind, similarity=best))
         return hits
 
-    def _load_memory(self) -> tuple[_Entries | None, dict[int, Any]]:
+    def _load_memory(self) -> tuple[EntryMatrix | None, dict[int, Any]]:
         collection = self._collection()
         if collection is None:
             return None, {}
         try:
-            exemplars = _Entries.of(_read(collection, {"paragraph": -1}))
+            exemplars = EntryMatrix.of(read_pages(collection, {"paragraph": -1}))
             entries = None
             if collection.count() - len(exemplars) <= IN_MEMORY:
-                entries = _Entries.of(_read(collection, {"paragraph": {"$gte": 0}}))
+                entries = EntryMatrix.of(read_pages(collection, {"paragraph": {"$gte": 0}}))
         except Exception as error:
             raise IndexError_(f"the index could not be read: {error}") from error
         return entries, exemplars.by_kind()

