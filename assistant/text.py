@@ -83,6 +83,7 @@ def content_terms(text: str, language: str) -> list[str]:
 
 
 _NAME_TOKEN = re.compile(r"[^\W\d_][\w']*", re.UNICODE)
+_IDENTIFIER = re.compile(r"(?<![\w])(?=[^\W_]*\d)(?=[^\W_]*[^\W\d_])[^\W_]+")
 _SENTENCE_START = re.compile(r"(^|[.!?:;]\s+|[\"“(]\s*)$")
 
 
@@ -92,12 +93,15 @@ def words(text: str) -> set[str]:
 
 
 def names(text: str, language: str) -> list[str]:
-    """Names a question mentions: acronyms, and capitalised words not opening a sentence.
+    """Names a question mentions: acronyms, identifiers ('5G'), and capitalised words not
+    opening a sentence.
 
     Capitalised words count only in the languages whose name forms are reviewed (nl, en,
     fr): in the others an ordinary word may be capitalised, so there only acronyms count.
     """
-    found: list[str] = []
+    # Identifiers of letters and digits ('5G', 'G7', 'NIS2') are names in every language;
+    # an ordinal ('16th', '2e') has no capital.
+    found = [t for t in _IDENTIFIER.findall(text) if any(c.isupper() for c in t)]
     for match in _NAME_TOKEN.finditer(text):
         token = match.group().split("'")[-1] if "'" in match.group() else match.group()
         if not token or not token[0].isupper():
@@ -106,7 +110,7 @@ def names(text: str, language: str) -> list[str]:
         opening = bool(_SENTENCE_START.search(text[: match.start()]))
         if acronym or (language in _NAME_LANGUAGES and not opening):
             found.append(token)
-    return found
+    return list(dict.fromkeys(found))
 
 
 class KnownNames:

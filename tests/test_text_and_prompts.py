@@ -44,6 +44,10 @@ def test_names_and_numbers() -> None:
     assert names("Was hat die NATO über Cyberangriffe beschlossen?", "de") == ["NATO"]
     assert names("What does the EU condemn?", "en") == ["EU"]
     assert names("Qu'a décidé l'OTAN ?", "fr") == ["OTAN"]
+    # Identifiers are names in every language; ordinals are not.
+    assert names("Mitä päätelmissä sanotaan 5G-verkkojen turvallisuudesta?", "fi") == ["5G"]
+    assert names("Was sagen die G7 und die NIS2-Richtlinie?", "de") == ["G7", "NIS2"]
+    assert names("Wat staat in de 2e zin, op de 16th?", "nl") == []
     assert numbers("het verslag van 2015 en 16 april") == {"2015", "16"}
 
 
