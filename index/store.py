@@ -30,7 +30,7 @@ from index.entries import (
     VERSION,
     index_entries,
 )
-from index.vectors import IN_MEMORY, EntryMatrix, Hit, KeptVectors, digest, read_pages
+from index.vectors import Hit, KeptVectors, Memory, digest, read_pages
 from index.versions import Versions
 
 __all__ = [
@@ -61,6 +61,9 @@ def _absent(error: Exception) -> bool:
     return "does not exist" in str(error) or "not found" in str(error).lower()
 
 
+REFRESH_SECONDS = 10.0  # how often a search looks whether the index was rebuilt elsewhere
+
+
 @dataclass(frozen=True)
 class IndexReport:
     """What ``ensure`` did."""
@@ -69,7 +72,7 @@ class IndexReport:
     reason: str
     seconds: float
     entries: int
-    embedded: int = 0  # entries a build embedded; the others kept the previous index's vectors
+    embedded: int = 0  # texts a build embedded; the others kept the previous index's vectors
 
 
 class ParagraphIndex:
@@ -90,7 +93,7 @@ class ParagraphIndex:
         self._store: Any = None
         # What search_all compares in memory: the entries (None: too many, ask the store)
         # and the exemplars' vectors by kind.
-        self._memory: tuple[EntryMatrix | None, dict[int, Any]] | None = None
+        self._memory: Memory | None = None
         self.entries = 0  # known once ``ensure`` ran
 
     @property
@@ -361,34 +364,41 @@ class ParagraphIndex:
         The exemplars, and the entries of an index of up to ``IN_MEMORY`` of them, are
         compared in memory, exactly: one matrix product instead of a store query that
         costs half as much again as embedding the question. The copy is taken on the
-        first search and dropped with the store (a rebuild, a failed search); a larger
-        index is searched through Chroma's HNSW.
+        first search and taken again when the index was rebuilt (by this process, or by a
+        build job elsewhere: looked up every ``REFRESH_SECONDS``); a larger index is
+        searched through Chroma's HNSW.
         """
-        if self._memory is None:
-            self._memory = self._load_memory()
-        entries, exemplars = self._memory
+        memory = self._current_memory()
         query = _unit(np.asarray(vector, dtype=np.float32))
-        if entries is None:
+        if memory.entries is None:
             hits = self.search(vector, k=max(self.entries, 1), where={"paragraph": {"$gte": 0}})
         else:
-            hits = entries.hits(query)
-        for kind, matrix in exemplars.items():
+            hits = memory.entries.hits(query)
+        for kind, matrix in memory.exemplars.items():
             best = float(np.max(matrix @ query))
             hits.append(Hit(paragraph=-1, sentence=kind, similarity=best))
         return hits
 
-    def _load_memory(self) -> tuple[EntryMatrix | None, dict[int, Any]]:
+    def _current_memory(self) -> Memory:
+        now = time.monotonic()
+        memory = self._memory
+        if memory is not None and now - memory.checked_at >= REFRESH_SECONDS:
+            current = self._collection()
+            # Gone altogether: keep answering from the copy rather than from nothing.
+            if current is not None and current.id != memory.collection_id:
+                memory = None
+            else:
+                memory.checked_at = now
+        if memory is None:
+            memory = self._memory = self._load_memory()
+        return memory
+
+    def _load_memory(self) -> Memory:
         collection = self._collection()
-        if collection is None:
-            return None, {}
         try:
-            exemplars = EntryMatrix.of(read_pages(collection, {"paragraph": -1}))
-            entries = None
-            if collection.count() - len(exemplars) <= IN_MEMORY:
-                entries = EntryMatrix.of(read_pages(collection, {"paragraph": {"$gte": 0}}))
+            return Memory.of(collection, time.monotonic())
         except Exception as error:
             raise IndexError_(f"the index could not be read: {error}") from error
-        return entries, exemplars.by_kind()
 
     def _query(self, vector: list[float], k: int, where: dict[str, Any] | None) -> Any:
         return self._open().similarity_search_by_vector_with_relevance_scores(

@@ -16,7 +16,7 @@ import numpy as np
 from index.embedders import Embedder
 from index.entries import PARAGRAPH
 
-__all__ = ["IN_MEMORY", "EntryMatrix", "Hit", "KeptVectors", "digest", "read_pages"]
+__all__ = ["IN_MEMORY", "EntryMatrix", "Hit", "KeptVectors", "Memory", "digest", "read_pages"]
 
 
 @dataclass(frozen=True)
@@ -119,3 +119,24 @@ class EntryMatrix:
         """The rows' vectors grouped by their ``sentence`` (an exemplar's kind)."""
         kinds = np.asarray(self.sentences)
         return {int(k): self.matrix[kinds == k] for k in dict.fromkeys(self.sentences)}
+
+
+@dataclass
+class Memory:
+    """What a search compares in memory, and the collection it was read from."""
+
+    entries: EntryMatrix | None  # None: more than IN_MEMORY entries, ask the store
+    exemplars: dict[int, Any]  # the exemplars' vectors by kind
+    collection_id: Any
+    checked_at: float  # when the collection was last looked up (time.monotonic)
+
+    @classmethod
+    def of(cls, collection: Any | None, now: float) -> Memory:
+        """Read ``collection`` (None: no index, nothing in memory)."""
+        if collection is None:
+            return cls(None, {}, None, now)
+        exemplars = EntryMatrix.of(read_pages(collection, {"paragraph": -1}))
+        entries = None
+        if collection.count() - len(exemplars) <= IN_MEMORY:
+            entries = EntryMatrix.of(read_pages(collection, {"paragraph": {"$gte": 0}}))
+        return cls(entries, exemplars.by_kind(), collection.id, now)

