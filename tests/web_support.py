@@ -9,12 +9,15 @@ once the file GATE exists, so tests can watch it while it is still loading.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -56,6 +59,7 @@ CHROMIUM_ARGS = [
 _READY_TIMEOUT = 180.0
 
 Launcher = Literal["serve", "cli", "gated"]
+_TEMPLATE: list[Path] = []  # the index built once for this test process (see _seed)
 Probe = tuple[str, str, Any]  # method, path, JSON body or None
 
 
@@ -223,6 +227,7 @@ def deployed(
     assistant is held back from loading, and its response kept in ``while_loading``.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
+    _seed(data_dir)
     gate = log_dir / f"gate-{time.monotonic_ns()}" if probes_while_loading else None
     launcher = "gated" if gate else launcher
     server = start_server(
@@ -244,6 +249,29 @@ def deployed(
         if proxy:
             proxy.stop()
         server.stop()
+
+
+def _seed(data_dir: Path) -> None:
+    """Give a new server's data dir a copy of the index the default settings build.
+
+    Every server would otherwise embed the same entries again at start (half a minute
+    each); with the copy it finds the index current, or (other settings) re-embeds only
+    what differs. Not with CI's `chroma run` pass, whose index is the server's.
+    """
+    if os.environ.get("TEST_CHROMA_SERVER") or (data_dir / "chroma").exists():
+        return
+    if not _TEMPLATE:
+        template = Path(tempfile.mkdtemp(prefix="assistant-test-index-"))
+        atexit.register(shutil.rmtree, template, ignore_errors=True)
+        subprocess.run(
+            [sys.executable, "-m", "assistant.cli", "index"],
+            cwd=REPO,
+            env=offline_env(template),
+            check=True,
+            capture_output=True,
+        )
+        _TEMPLATE.append(template)
+    shutil.copytree(_TEMPLATE[0] / "chroma", data_dir / "chroma")
 
 
 def app_requests(data_dir: Path, env: Mapping[str, str] = {}) -> list[tuple[str, str]]:
