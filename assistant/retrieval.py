@@ -14,6 +14,7 @@ text's own words) its weight rises with that coverage. LangChain's
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Literal
@@ -24,11 +25,13 @@ from assistant.result import RankedParagraph
 from assistant.text import Analyzer
 from index.document import Document
 from index.store import INSTRUCTION, OFFTOPIC, QUESTION, VERSION, ParagraphIndex
+from index.vectors import max_by
 from index.versions import DocumentVersion, Versions
 
 __all__ = ["Bm25Ranker", "HybridRetriever", "Ranking", "SearchQuery"]
 
 Mode = Literal["hybrid", "dense", "bm25"]
+RANKED = 100  # paragraphs a ranking lists (all of a shorter document)
 
 
 @dataclass(frozen=True)
@@ -163,36 +166,47 @@ class HybridRetriever:
 
     def _dense(self, text: str, language: str | None = None) -> _Dense:
         vector = self._index.embedder.embed_query(text)
-        hits = self._index.search_all(vector)
-        dense = _Dense()
-        for hit in hits:
-            if hit.sentence == VERSION:
-                # Only the version in the question's own language: the original stays the
-                # reference for every other signal (abstention is calibrated on it).
-                if hit.language == language:
-                    dense.version[hit.paragraph] = max(
-                        dense.version.get(hit.paragraph, -1.0), hit.similarity
-                    )
-                    if hit.version_sentence >= 0:
-                        key = (hit.paragraph, hit.version_sentence)
-                        dense.version_sentences[key] = hit.similarity
-                continue
-            if hit.sentence == INSTRUCTION:
-                dense.instruction = max(dense.instruction, hit.similarity)
-                continue
-            if hit.sentence == OFFTOPIC:
-                dense.offtopic = max(dense.offtopic, hit.similarity)
-                continue
-            # Question-to-question similarity runs higher than question-to-text (the same
-            # form, the same question words): a question entry counts with an offset.
-            question = hit.sentence == QUESTION
-            similarity = hit.similarity - (self._question_offset if question else 0.0)
-            dense.best[hit.paragraph] = max(dense.best.get(hit.paragraph, -1.0), similarity)
-            own = dense.questions if question else dense.text
-            own[hit.paragraph] = max(own.get(hit.paragraph, -1.0), similarity)
-            if hit.sentence >= 0:
-                dense.sentences[(hit.paragraph, hit.sentence)] = hit.similarity
-        return dense
+        scored = self._index.scored(vector)
+        paragraphs, sentences, similarities = (
+            scored.paragraphs, scored.sentences, scored.similarities
+        )  # fmt: skip
+        # Only the version in the question's own language: the original stays the
+        # reference for every other signal (abstention is calibrated on it).
+        version = (sentences == VERSION) & (scored.languages == language)
+        aligned = version & (scored.version_sentences >= 0)
+        # Question-to-question similarity runs higher than question-to-text (the same
+        # form, the same question words): a question entry counts with an offset.
+        original = (sentences != VERSION) & (paragraphs >= 0)
+        question = original & (sentences == QUESTION)
+        text_entry = original & ~question
+        adjusted = similarities - self._question_offset * question
+        own = sentences >= 0
+        return _Dense(
+            best=max_by(paragraphs[original], adjusted[original]),
+            text=max_by(paragraphs[text_entry], adjusted[text_entry]),
+            questions=max_by(paragraphs[question], adjusted[question]),
+            sentences=dict(
+                zip(
+                    zip(paragraphs[own].tolist(), sentences[own].tolist(), strict=True),
+                    similarities[own].tolist(),
+                    strict=True,
+                )
+            ),
+            instruction=max(0.0, scored.exemplars.get(INSTRUCTION, 0.0)),
+            offtopic=max(0.0, scored.exemplars.get(OFFTOPIC, 0.0)),
+            version=max_by(paragraphs[version], similarities[version]),
+            version_sentences=dict(
+                zip(
+                    zip(
+                        paragraphs[aligned].tolist(),
+                        scored.version_sentences[aligned].tolist(),
+                        strict=True,
+                    ),
+                    similarities[aligned].tolist(),
+                    strict=True,
+                )
+            ),
+        )
 
     def rank(self, query: SearchQuery) -> Ranking:
         fused: dict[int, float] = defaultdict(float)
@@ -247,8 +261,9 @@ class HybridRetriever:
         if query.cited:
             add({n: 1.0 / (i + 1) for i, n in enumerate(query.cited)}, self._history_weight / 2)
         numbers = [p.number for p in self._document.paragraphs]
-        # Dense similarity breaks the remaining ties (e.g. BM25 with no match).
-        ordered = sorted(numbers, key=lambda n: (-fused[n], -dense.get(n, 0.0), n))
+        # Dense similarity breaks the remaining ties (e.g. BM25 with no match). Only the
+        # first RANKED are kept: nothing reads further down a long document's ranking.
+        ordered = heapq.nsmallest(RANKED, numbers, key=lambda n: (-fused[n], -dense.get(n, 0.0), n))
         return Ranking(
             paragraphs=[
                 RankedParagraph(

@@ -30,7 +30,7 @@ from index.entries import (
     VERSION,
     index_entries,
 )
-from index.vectors import Hit, KeptVectors, Memory, digest, read_pages
+from index.vectors import Hit, KeptVectors, Memory, Scored, digest, read_pages
 from index.versions import Versions
 
 __all__ = [
@@ -358,8 +358,12 @@ class ParagraphIndex:
         ]
 
     def search_all(self, vector: list[float]) -> list[Hit]:
-        """Every entry of the document (sentences, paragraphs, questions), and the nearest
-        exemplar of each kind (instruction, everyday question).
+        """Every entry of the document (sentences, paragraphs, questions), nearest first,
+        and the nearest exemplar of each kind (instruction, everyday question)."""
+        return self.scored(vector).hits()
+
+    def scored(self, vector: list[float]) -> Scored:
+        """Every entry's similarity to ``vector``, as arrays, and the nearest exemplars'.
 
         The exemplars, and the entries of an index of up to ``IN_MEMORY`` of them, are
         compared in memory, exactly: one matrix product instead of a store query that
@@ -371,13 +375,12 @@ class ParagraphIndex:
         memory = self._current_memory()
         query = _unit(np.asarray(vector, dtype=np.float32))
         if memory.entries is None:
-            hits = self.search(vector, k=max(self.entries, 1), where={"paragraph": {"$gte": 0}})
+            every = self.search(vector, k=max(self.entries, 1), where={"paragraph": {"$gte": 0}})
+            scored = Scored.of_hits(every)
         else:
-            hits = memory.entries.hits(query)
-        for kind, matrix in memory.exemplars.items():
-            best = float(np.max(matrix @ query))
-            hits.append(Hit(paragraph=-1, sentence=kind, similarity=best))
-        return hits
+            scored = memory.entries.scored(query)
+        exemplars = {kind: float(np.max(m @ query)) for kind, m in memory.exemplars.items()}
+        return scored._replace(exemplars=exemplars)
 
     def _current_memory(self) -> Memory:
         now = time.monotonic()

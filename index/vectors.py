@@ -9,19 +9,28 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from index.embedders import Embedder
 from index.entries import PARAGRAPH
 
-__all__ = ["IN_MEMORY", "EntryMatrix", "Hit", "KeptVectors", "Memory", "digest", "read_pages"]
+__all__ = [
+    "IN_MEMORY",
+    "EntryMatrix",
+    "Hit",
+    "KeptVectors",
+    "Memory",
+    "Scored",
+    "digest",
+    "max_by",
+    "read_pages",
+]
 
 
-@dataclass(frozen=True)
-class Hit:
-    """One indexed entry that matched a query vector."""
+class Hit(NamedTuple):
+    """One indexed entry that matched a query vector (a tuple: a search makes thousands)."""
 
     paragraph: int
     sentence: int  # its index, or PARAGRAPH, QUESTION, INSTRUCTION, OFFTOPIC or VERSION
@@ -74,15 +83,64 @@ class KeptVectors:
         return [[float(x) for x in self._vectors[d]] for d in digests]
 
 
+class Scored(NamedTuple):
+    """A search over every entry, as arrays (one value a row): at tens of thousands of
+    entries a question is answered by array operations, not a loop over hits."""
+
+    paragraphs: Any
+    sentences: Any
+    similarities: Any
+    languages: Any
+    version_sentences: Any
+    exemplars: dict[int, float] = {}  # the nearest exemplar's similarity, by kind
+
+    @classmethod
+    def of_hits(cls, hits: list[Hit]) -> Scored:
+        columns = list(zip(*hits, strict=True)) if hits else [()] * 5
+        paragraphs, sentences, similarities, languages, version_sentences = columns
+        return cls(
+            np.asarray(paragraphs, dtype=np.int64),
+            np.asarray(sentences, dtype=np.int64),
+            np.asarray(similarities, dtype=np.float64),
+            np.asarray(languages, dtype=object),
+            np.asarray(version_sentences, dtype=np.int64),
+        )
+
+    def hits(self) -> list[Hit]:
+        """The entries as hits, nearest first, then one hit a kind of exemplar."""
+        order = np.argsort(-self.similarities, kind="stable")
+        entries = map(
+            Hit,
+            self.paragraphs[order].tolist(),
+            self.sentences[order].tolist(),
+            self.similarities[order].tolist(),
+            self.languages[order].tolist(),
+            self.version_sentences[order].tolist(),
+        )
+        kinds = (Hit(-1, kind, best) for kind, best in self.exemplars.items())
+        return [*entries, *kinds]
+
+
+def max_by(keys: Any, values: Any) -> dict[int, float]:
+    """The largest of ``values`` for each of ``keys`` (arrays), largest first."""
+    if not len(keys):
+        return {}
+    unique, inverse = np.unique(keys, return_inverse=True)
+    best = np.full(len(unique), -np.inf)
+    np.maximum.at(best, inverse, values)
+    order = np.argsort(-best, kind="stable")
+    return dict(zip(unique[order].tolist(), best[order].tolist(), strict=True))
+
+
 @dataclass(frozen=True)
 class EntryMatrix:
     """Entries held in memory: unit vectors (one a row) and what each row points at."""
 
-    matrix: Any
-    paragraphs: list[int]
-    sentences: list[int]
-    languages: list[str]
-    version_sentences: list[int]
+    matrix: Any  # float32, one unit vector a row
+    paragraphs: Any  # arrays, one value a row: a search reorders them at C speed
+    sentences: Any
+    languages: Any
+    version_sentences: Any
 
     @classmethod
     def of(cls, got: Any) -> EntryMatrix:
@@ -92,33 +150,27 @@ class EntryMatrix:
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         return cls(
             matrix=matrix / np.where(norms == 0, 1.0, norms),
-            paragraphs=[int(m["paragraph"]) for m in metadatas],
-            sentences=[int(m["sentence"]) for m in metadatas],
-            languages=[str(m.get("lang", "")) for m in metadatas],
-            version_sentences=[int(m.get("vsentence", PARAGRAPH)) for m in metadatas],
+            paragraphs=np.asarray([int(m["paragraph"]) for m in metadatas], dtype=np.int64),
+            sentences=np.asarray([int(m["sentence"]) for m in metadatas], dtype=np.int64),
+            languages=np.asarray([str(m.get("lang", "")) for m in metadatas], dtype=object),
+            version_sentences=np.asarray(
+                [int(m.get("vsentence", PARAGRAPH)) for m in metadatas], dtype=np.int64
+            ),
         )
 
     def __len__(self) -> int:
         return len(self.paragraphs)
 
-    def hits(self, query: Any) -> list[Hit]:
-        """Every entry, by cosine similarity to the unit vector ``query``, nearest first."""
-        similarities = self.matrix @ query if len(self) else np.zeros(0)
-        return [
-            Hit(
-                paragraph=self.paragraphs[i],
-                sentence=self.sentences[i],
-                similarity=float(similarities[i]),
-                language=self.languages[i],
-                version_sentence=self.version_sentences[i],
-            )
-            for i in np.argsort(-similarities, kind="stable")
-        ]
+    def scored(self, query: Any) -> Scored:
+        """Every entry's cosine similarity to the unit vector ``query`` (row order)."""
+        similarities = self.matrix @ query if len(self) else np.zeros(0, dtype=np.float32)
+        return Scored(
+            self.paragraphs, self.sentences, similarities, self.languages, self.version_sentences
+        )
 
     def by_kind(self) -> dict[int, Any]:
         """The rows' vectors grouped by their ``sentence`` (an exemplar's kind)."""
-        kinds = np.asarray(self.sentences)
-        return {int(k): self.matrix[kinds == k] for k in dict.fromkeys(self.sentences)}
+        return {int(k): self.matrix[self.sentences == k] for k in np.unique(self.sentences)}
 
 
 @dataclass
