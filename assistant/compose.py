@@ -142,6 +142,7 @@ def build_assistant(
         settings.collection,
         embedder,
         lock_dir=settings.data_dir,
+        in_memory=settings.index_in_memory,
     )
     enrichment = load_enrichment(
         settings.questions_path,

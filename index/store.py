@@ -85,11 +85,13 @@ class ParagraphIndex:
         embedder: Embedder,
         *,
         lock_dir: Path | None = None,
+        in_memory: int | None = None,
     ) -> None:
         self._client = client
         self._name = collection
         self._embedder = embedder
         self._lock_dir = lock_dir
+        self._in_memory = in_memory  # entries searched in memory at most (None: IN_MEMORY)
         self._store: Any = None
         # What search_all compares in memory: the entries (None: too many, ask the store)
         # and the exemplars' vectors by kind.
@@ -386,7 +388,11 @@ class ParagraphIndex:
         now = time.monotonic()
         memory = self._memory
         if memory is not None and now - memory.checked_at >= REFRESH_SECONDS:
-            current = self._collection()
+            try:
+                current = self._collection()
+            except IndexError_ as error:  # the store is down: the copy answers meanwhile
+                log.warning("index lookup failed, answering from memory: %s", error)
+                current = None
             # Gone altogether: keep answering from the copy rather than from nothing.
             if current is not None and current.id != memory.collection_id:
                 memory = None
@@ -399,7 +405,7 @@ class ParagraphIndex:
     def _load_memory(self) -> Memory:
         collection = self._collection()
         try:
-            return Memory.of(collection, time.monotonic())
+            return Memory.of(collection, time.monotonic(), self._in_memory)
         except Exception as error:
             raise IndexError_(f"the index could not be read: {error}") from error
 

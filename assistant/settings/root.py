@@ -123,6 +123,14 @@ class Settings(BaseSettings):
     chroma_token: SecretStr | None = Field(
         default=None, description="Bearer token for a Chroma server with token auth."
     )
+    index_in_memory: int = Field(
+        default=50_000,
+        ge=0,
+        description=(
+            "Most index entries searched in memory (exactly, and answering on while a Chroma "
+            "server is down); a larger index is searched through Chroma. 0: always Chroma."
+        ),
+    )
     collection: str = Field(
         default="conclusions", min_length=3, description="Chroma collection name prefix."
     )
