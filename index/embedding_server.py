@@ -9,15 +9,16 @@ server (never the key): the CLI prints it, the web API answers 503.
 
 from __future__ import annotations
 
-import math
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import numpy as np
 
 from index.clients import IndexError_
 from index.embedders import Embedder
+from index.vectors import unit
 
 __all__ = ["ServerEmbedder"]
 
@@ -105,7 +106,8 @@ class ServerEmbedder(Embedder):
             raise self._failed("answered something that is not a list of embeddings") from error
         if len(vectors) != expected or len({len(v) for v in vectors}) != 1:
             raise self._failed(f"answered {len(vectors)} vectors of mixed or wrong count")
-        return [_unit(v) for v in vectors]
+        normalised: list[list[float]] = unit(np.asarray(vectors, dtype=np.float64)).tolist()
+        return normalised
 
     def _failed(self, what: str) -> IndexError_:
         return IndexError_(f"the embeddings server at {self._url} {what}")
@@ -119,8 +121,3 @@ def _said(response: httpx.Response) -> str:
     except (ValueError, AttributeError):
         message = response.text
     return " ".join(str(message).split())[:200] or "no message"
-
-
-def _unit(vector: list[float]) -> list[float]:
-    norm = math.sqrt(sum(x * x for x in vector)) or 1.0
-    return [x / norm for x in vector]

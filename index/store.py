@@ -30,7 +30,7 @@ from index.entries import (
     VERSION,
     index_entries,
 )
-from index.vectors import Hit, KeptVectors, Memory, Scored, digest, read_pages
+from index.vectors import Hit, KeptVectors, Memory, Scored, unit
 from index.versions import Versions
 
 __all__ = [
@@ -49,11 +49,6 @@ SCHEMA_VERSION = "4"
 _BATCH = 64
 _SLACK = 256 * 1024  # SQLite journal and HNSW headers on top of the data itself
 log = logging.getLogger(__name__)
-
-
-def _unit(vector: Any) -> Any:
-    norm = float(np.linalg.norm(vector)) or 1.0
-    return vector / norm
 
 
 def _absent(error: Exception) -> bool:
@@ -93,9 +88,7 @@ class ParagraphIndex:
         self._lock_dir = lock_dir
         self._in_memory = in_memory  # entries searched in memory at most (None: IN_MEMORY)
         self._store: Any = None
-        # What search_all compares in memory: the entries (None: too many, ask the store)
-        # and the exemplars' vectors by kind.
-        self._memory: Memory | None = None
+        self._memory: Memory | None = None  # what a search compares in memory
         self.entries = 0  # known once ``ensure`` ran
 
     @property
@@ -227,7 +220,7 @@ class ParagraphIndex:
         self._drop(staging_name)
         embedded = 0
         try:
-            kept = self._kept_vectors()
+            kept = KeptVectors.of(self._collection(), self._embedder)
             staging = self._client.create_collection(
                 staging_name,
                 metadata=self._expected(document, enrichment, versions),
@@ -254,25 +247,6 @@ class ParagraphIndex:
             ) from error
         self._swap_in(staging)
         return embedded
-
-    def _kept_vectors(self) -> KeptVectors:
-        """The current index's vectors by text, when it was built by this embedder: a text
-        that has not changed is not embedded again (an erratum re-embeds one paragraph)."""
-        current = self._collection()
-        metadata = (current.metadata or {}) if current is not None else {}
-        if current is None or metadata.get("embedder") != self._embedder.identity:
-            return KeptVectors({})
-        try:
-            got = read_pages(current, {"paragraph": {"$gte": -1}}, ["embeddings", "documents"])
-        except Exception as error:  # an unreadable old index is rebuilt from scratch
-            log.warning("the previous index's vectors could not be read: %s", error)
-            return KeptVectors({})
-        return KeptVectors(
-            {
-                digest(text): vector
-                for text, vector in zip(got["documents"], got["embeddings"], strict=True)
-            }
-        )
 
     def _swap_in(self, staging: Any) -> None:
         """Make the complete ``staging`` collection the index, with no moment without one.
@@ -375,7 +349,7 @@ class ParagraphIndex:
         searched through Chroma's HNSW.
         """
         memory = self._current_memory()
-        query = _unit(np.asarray(vector, dtype=np.float32))
+        query = unit(np.asarray(vector, dtype=np.float32))
         if memory.entries is None:
             every = self.search(vector, k=max(self.entries, 1), where={"paragraph": {"$gte": 0}})
             scored = Scored.of_hits(every)

@@ -8,6 +8,7 @@ which a ``get`` of some 40,000 entries passes.
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -15,6 +16,8 @@ import numpy as np
 
 from index.embedders import Embedder
 from index.entries import PARAGRAPH
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "IN_MEMORY",
@@ -26,6 +29,7 @@ __all__ = [
     "digest",
     "max_by",
     "read_pages",
+    "unit",
 ]
 
 
@@ -61,6 +65,12 @@ def read_pages(
             return got
 
 
+def unit(array: Any) -> Any:
+    """``array`` scaled to unit length: a vector, or each row of a matrix (zeros stay)."""
+    norms = np.linalg.norm(array, axis=-1, keepdims=True)
+    return array / np.where(norms == 0, 1.0, norms)
+
+
 def digest(text: str) -> bytes:
     return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
 
@@ -71,6 +81,22 @@ class KeptVectors:
     def __init__(self, vectors: dict[bytes, Any]) -> None:
         self._vectors = vectors
         self.fresh = 0  # texts the last call embedded
+
+    @classmethod
+    def of(cls, collection: Any | None, embedder: Embedder) -> KeptVectors:
+        """The vectors of ``collection`` by text, when ``embedder`` built it (none else): a
+        text that has not changed is not embedded again (an erratum re-embeds one paragraph).
+        """
+        metadata = (collection.metadata or {}) if collection is not None else {}
+        if collection is None or metadata.get("embedder") != embedder.identity:
+            return cls({})
+        try:
+            got = read_pages(collection, {"paragraph": {"$gte": -1}}, ["embeddings", "documents"])
+        except Exception as error:  # an unreadable old index is rebuilt from scratch
+            log.warning("the previous index's vectors could not be read: %s", error)
+            return cls({})
+        texts, vectors = got["documents"], got["embeddings"]
+        return cls({digest(t): v for t, v in zip(texts, vectors, strict=True)})
 
     def vectors(self, texts: list[str], embedder: Embedder) -> list[list[float]]:
         digests = [digest(t) for t in texts]
@@ -147,9 +173,8 @@ class EntryMatrix:
         vectors, metadatas = got["embeddings"], got["metadatas"]
         matrix = np.asarray(vectors if len(metadatas) else [[0.0]], dtype=np.float32)
         matrix = matrix[: len(metadatas)]
-        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         return cls(
-            matrix=matrix / np.where(norms == 0, 1.0, norms),
+            matrix=unit(matrix),
             paragraphs=np.asarray([int(m["paragraph"]) for m in metadatas], dtype=np.int64),
             sentences=np.asarray([int(m["sentence"]) for m in metadatas], dtype=np.int64),
             languages=np.asarray([str(m.get("lang", "")) for m in metadatas], dtype=object),
