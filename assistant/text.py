@@ -20,6 +20,7 @@ __all__ = [
     "fold",
     "has_surrogate",
     "KnownNames",
+    "builds_on",
     "months",
     "names",
     "numbers",
@@ -139,21 +140,21 @@ class KnownNames:
     def knows(self, name: str) -> bool:
         """Whether ``name`` is (or builds on) a name the document knows."""
         folded = fold(name)
-        return folded in self.names or any(
-            len(known) >= 3 and folded.startswith(known) for known in self.names
-        )
+        return folded in self.names or any(builds_on(folded, known) for known in self.names)
 
     def forms(self, name: str) -> frozenset[str]:
         """The forms of the listed name ``name`` is (or builds on); itself when unlisted."""
         folded = fold(name)
         found = frozenset().union(
-            *(
-                group
-                for group in self.groups
-                if any(folded == f or (len(f) >= 3 and folded.startswith(f)) for f in group)
-            )
+            *(group for group in self.groups if any(builds_on(folded, f) for f in group))
         )
         return found or frozenset({folded})
+
+
+def builds_on(word: str, form: str, shortest: int = 3) -> bool:
+    """Whether folded ``word`` is ``form`` or builds on it (a compound, a plural: 'icts'
+    on 'ict'); a form shorter than ``shortest`` counts only whole."""
+    return word == form or (len(form) >= shortest and word.startswith(form))
 
 
 def numbers(text: str) -> set[str]:

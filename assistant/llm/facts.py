@@ -23,7 +23,7 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
-from assistant.text import KnownNames, fold, months
+from assistant.text import KnownNames, builds_on, fold, months, words
 
 __all__ = ["NamedFacts"]
 
@@ -58,7 +58,7 @@ class NamedFacts:
         self._counts: dict[int, set[int]] = {}
         words_of: dict[int, set[str]] = {}
         for number, language, text in texts:
-            words_of.setdefault(number, set()).update(_WORDS.findall(fold(text)))
+            words_of.setdefault(number, set()).update(words(text))
             self._counts.setdefault(number, set()).update(counts(text, language))
             self._months.setdefault(number, set()).update(months(text, language))
             self._amounts[number] = self._amounts.get(number, False) or _amount(text) != ""
@@ -86,11 +86,7 @@ class NamedFacts:
     def _mentions(self, texts: frozenset[str], token: str) -> bool:
         forms = {f for part in _parts(token) for f in self._names.forms(part)}
         # A short form only whole: Polish 'ONZ' (the UN) is no prefix of Dutch 'onze'.
-        return any(
-            word == form or (len(form) >= 4 and word.startswith(form))
-            for word in texts
-            for form in forms
-        )
+        return any(builds_on(word, form, shortest=4) for word in texts for form in forms)
 
     def _names_in(self, claim: str, language: str) -> list[list[str]]:
         """The names in ``claim``: runs of capitalised words (mid-sentence, where only names
@@ -152,7 +148,6 @@ def _amount(text: str) -> str:
 
 
 _SMALL = range(2, 21)  # 'one' is an article in too many languages ('een', 'un', 'ein')
-_WORDS = re.compile(r"[^\W\d_]+")
 
 
 @lru_cache(maxsize=32)
@@ -170,8 +165,8 @@ def _count_words(language: str) -> dict[str, int]:
 
 def counts(text: str, language: str, *, digits: bool = True) -> set[int]:
     """The numbers 2-20 in ``text``: as words of ``language``, and in digits."""
-    words = _count_words(language)
-    found = {words[w] for w in _WORDS.findall(fold(text)) if w in words}
+    named = _count_words(language)
+    found = {named[w] for w in words(text) if w in named}
     if digits:
         found |= {int(n) for n in re.findall(r"\b\d{1,2}\b", text) if int(n) in _SMALL}
     return found
