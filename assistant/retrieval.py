@@ -17,7 +17,7 @@ from __future__ import annotations
 import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from rank_bm25 import BM25Okapi
 
@@ -92,6 +92,12 @@ class _Dense:
     offtopic: float = 0.0
     version: dict[int, float] = field(default_factory=dict)  # best entry of the version
     version_sentences: dict[tuple[int, int], float] = field(default_factory=dict)
+
+
+def _by_pair(paragraphs: Any, sentences: Any, similarities: Any) -> dict[tuple[int, int], float]:
+    """{(paragraph, sentence): similarity} from three arrays of the same rows."""
+    keys = zip(paragraphs.tolist(), sentences.tolist(), strict=True)
+    return dict(zip(keys, similarities.tolist(), strict=True))
 
 
 class Bm25Ranker:
@@ -185,26 +191,12 @@ class HybridRetriever:
             best=max_by(paragraphs[original], adjusted[original]),
             text=max_by(paragraphs[text_entry], adjusted[text_entry]),
             questions=max_by(paragraphs[question], adjusted[question]),
-            sentences=dict(
-                zip(
-                    zip(paragraphs[own].tolist(), sentences[own].tolist(), strict=True),
-                    similarities[own].tolist(),
-                    strict=True,
-                )
-            ),
+            sentences=_by_pair(paragraphs[own], sentences[own], similarities[own]),
             instruction=max(0.0, scored.exemplars.get(INSTRUCTION, 0.0)),
             offtopic=max(0.0, scored.exemplars.get(OFFTOPIC, 0.0)),
             version=max_by(paragraphs[version], similarities[version]),
-            version_sentences=dict(
-                zip(
-                    zip(
-                        paragraphs[aligned].tolist(),
-                        scored.version_sentences[aligned].tolist(),
-                        strict=True,
-                    ),
-                    similarities[aligned].tolist(),
-                    strict=True,
-                )
+            version_sentences=_by_pair(
+                paragraphs[aligned], scored.version_sentences[aligned], similarities[aligned]
             ),
         )
 
