@@ -146,13 +146,13 @@ def _open_or_set_aside(data_dir: Path) -> Any:
 
 
 @contextmanager
-def build_lock(data_dir: Path | None) -> Iterator[None]:
-    """One build at a time per data directory; a second one waits."""
+def build_lock(data_dir: Path | None, name: str = "build.lock") -> Iterator[None]:
+    """One build (or one holder of lock ``name``) at a time per directory; a second waits."""
     if data_dir is None:
         yield
         return
     data_dir.mkdir(parents=True, exist_ok=True)
-    with (data_dir / "build.lock").open("w") as handle:
+    with (data_dir / name).open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

