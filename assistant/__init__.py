@@ -1,4 +1,4 @@
-"""The assistant: cited answers over one policy document, or an honest abstention.
+"""The assistant: cited answers over policy documents, or an honest abstention.
 
 The public surface for the layers above (the web app, the page, scripts): settings,
 the composition root, the service and the types it returns. The concerns live in
@@ -12,6 +12,7 @@ from assistant.result import (
     AnswerResult,
     Citation,
     ClaimSupport,
+    DocumentInfo,
     ParagraphVersion,
     QuotedVersion,
     RankedParagraph,
@@ -36,6 +37,7 @@ __all__ = [
     "AssistantService",
     "Citation",
     "ClaimSupport",
+    "DocumentInfo",
     "Feedback",
     "IndexError_",
     "LLMSettings",

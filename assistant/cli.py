@@ -1,5 +1,5 @@
-"""The ``assistant`` command: ask, chat, paragraphs, show, index, enrich, translate, feedback,
-audit, eval, serve."""
+"""The ``assistant`` command: ask, chat, paragraphs, show, index, add, documents, remove,
+enrich, translate, feedback, audit, eval, serve."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
+from assistant.cli_library import library_commands
 from assistant.cli_support import EXIT_ERROR, CliError, service_of, settings_of
 from assistant.cli_tools import (
     cmd_audit_export,
@@ -42,13 +43,15 @@ def _load_history(path: str | None) -> list[Any]:
         ) from error
 
 
-def _print_result(result: Any, as_json: bool) -> None:
+def _print_result(result: Any, as_json: bool, titled: bool = False) -> None:
     if as_json:
         print(result.model_dump_json(indent=2))
         return
     print(result.answer)
     if result.abstained:
         return
+    if titled and result.document_title:
+        print(f"\n({result.document_title})")
     for citation in result.citations:
         print(f"\n[§{citation.paragraph}] {citation.text}")
 
@@ -59,10 +62,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
     history = _load_history(args.history)
     service, _ = service_of(args, quiet=args.json)
     try:
-        result = service.ask(args.question, history)
+        result = service.ask(args.question, history, documents=args.document)
     except QuestionError as error:
         raise CliError(str(error)) from error
-    _print_result(result, args.json)
+    _print_result(result, args.json, titled=len(service.documents()) > 1)
     return 0
 
 
@@ -154,6 +157,11 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true", help="print the full result as JSON")
     ask.add_argument("--history", help="JSON file with earlier turns [{role, content}, ...]")
+    ask.add_argument(
+        "--document",
+        action="append",
+        help="answer from this document only (its id, see 'assistant documents'); repeatable",
+    )
     ask.set_defaults(func=cmd_ask)
 
     commands.add_parser("chat", help="a conversation in the terminal").set_defaults(func=cmd_chat)
@@ -167,6 +175,7 @@ def _parser() -> argparse.ArgumentParser:
     index = commands.add_parser("index", help="build the index unless it is current")
     index.add_argument("--rebuild", action="store_true", help="build even when current")
     index.set_defaults(func=cmd_index)
+    library_commands(commands)
 
     enrich = commands.add_parser(
         "enrich", help="have the LLM write the questions each paragraph answers (for review)"

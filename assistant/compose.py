@@ -7,6 +7,7 @@ point, a test, a benchmark) hands it the settings.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,19 +15,29 @@ from typing import Any
 from assistant.abstention import AbstentionPolicy, load_answer_types
 from assistant.answering import Answerer, ExtractiveAnswerer
 from assistant.answers import AnswerStore
+from assistant.result import DocumentInfo
 from assistant.retrieval import HybridRetriever
 from assistant.service import AssistantService
 from assistant.settings import Settings
+from assistant.shelves import Shelf
 from assistant.text import KnownNames
 from index.clients import make_http_client, open_client
 from index.document import Document, load_document
-from index.embedders import Embedder
+from index.embedders import Embedder, RecentQueries
 from index.enrichment import load_enrichment
+from index.library import Library, LibraryEntry
 from index.store import IndexReport, ParagraphIndex
 from index.versions import Versions, load_versions
 from prompts.messages import load_messages
 
-__all__ = ["Assistant", "answer_store", "build_assistant", "build_embedder"]
+__all__ = [
+    "Assistant",
+    "answer_store",
+    "build_assistant",
+    "build_embedder",
+    "chroma_client",
+    "library_index",
+]
 
 
 @dataclass(frozen=True)
@@ -89,7 +100,7 @@ def answer_store(settings: Settings) -> AnswerStore:
     )
 
 
-def _client(settings: Settings) -> Any:
+def chroma_client(settings: Settings) -> Any:
     if settings.chroma_host:
         token = settings.chroma_token.get_secret_value() if settings.chroma_token else None
         return make_http_client(
@@ -137,8 +148,13 @@ def build_assistant(
     # Checked before anything is opened: a version that does not fit stops the start.
     versions = load_versions(settings.version_specs(), document, settings.document_language)
     embedder = embedder or build_embedder(settings)
+    client = client if client is not None else chroma_client(settings)
+    entries = Library(settings.library_dir).entries()
+    if entries:
+        # Every document's retriever embeds the question: once is enough.
+        embedder = RecentQueries(embedder)
     index = ParagraphIndex(
-        client if client is not None else _client(settings),
+        client,
         settings.collection,
         embedder,
         lock_dir=settings.data_dir,
@@ -153,6 +169,40 @@ def build_assistant(
     report = index.ensure(
         document, enrichment=enrichment, versions=versions, rebuild=rebuild, progress=progress
     )
+    names = KnownNames.of(document, settings.names_path)
+    retriever, policy, offline, answerer = _parts(
+        settings, document, index, versions, names, embedder, llm_http_client
+    )
+    library = _library(settings, entries, client, embedder, llm_http_client, progress)
+    answers = answer_store(settings) if settings.answers_kept else None
+    service = AssistantService(
+        settings,
+        document,
+        index,
+        retriever,
+        answerer,
+        versions,
+        answers=answers,
+        library=library,
+    )
+    return Assistant(service, report, document, embedder, retriever, policy, offline, answerer)
+
+
+# A library document has no reviewed list of its names in other languages: a name is
+# taken as known when its first letters are a word's of the document (see KnownNames).
+_COGNATE = 6
+
+
+def _parts(
+    settings: Settings,
+    document: Document,
+    index: ParagraphIndex,
+    versions: Versions,
+    names: KnownNames,
+    embedder: Embedder,
+    llm_http_client: Any,
+) -> tuple[HybridRetriever, AbstentionPolicy, ExtractiveAnswerer, Answerer]:
+    """The retriever, abstention policy and answerers of one document."""
     retriever = HybridRetriever(
         document,
         index,
@@ -168,7 +218,6 @@ def build_assistant(
         versions=versions,
         version_bm25=settings.version_bm25,
     )
-    names = KnownNames.of(document, settings.names_path)
     policy = AbstentionPolicy(
         document,
         settings.abstain_min_dense,
@@ -191,8 +240,51 @@ def build_assistant(
         answerer = _generative(
             settings, document, embedder, offline, names, llm_http_client, versions
         )
-    answers = answer_store(settings) if settings.answers_kept else None
-    service = AssistantService(
-        settings, document, index, retriever, answerer, versions, answers=answers
+    return retriever, policy, offline, answerer
+
+
+def library_index(
+    settings: Settings, client: Any, embedder: Embedder, ident: str
+) -> ParagraphIndex:
+    """The index of the library's document ``ident`` (a collection of its own)."""
+    digest = hashlib.sha256(ident.encode()).hexdigest()[:16]
+    return ParagraphIndex(
+        client,
+        f"{settings.collection}-doc-{digest}",
+        embedder,
+        lock_dir=settings.data_dir,
+        in_memory=settings.index_in_memory,
     )
-    return Assistant(service, report, document, embedder, retriever, policy, offline, answerer)
+
+
+def _library(
+    settings: Settings,
+    entries: list[LibraryEntry],
+    client: Any,
+    embedder: Embedder,
+    llm_http_client: Any,
+    progress: Callable[[int, int], None] | None,
+) -> list[Shelf]:
+    """A shelf for each document of the library, its index built unless current."""
+    shelves: list[Shelf] = []
+    library = Library(settings.library_dir)
+    for entry in entries:
+        document = library.document(entry)
+        index = library_index(settings, client, embedder, entry.id)
+        index.ensure(document, progress=progress)
+        versions = Versions(entry.language)
+        names = KnownNames.of(document, cognate=_COGNATE)
+        retriever, _, _, answerer = _parts(
+            settings, document, index, versions, names, embedder, llm_http_client
+        )
+        info = DocumentInfo(
+            id=entry.id,
+            title=entry.title,
+            date=entry.date,
+            language=entry.language,
+            paragraphs=entry.paragraphs,
+            added=entry.added,
+            removable=True,
+        )
+        shelves.append(Shelf(info, document, index, retriever, answerer, versions))
+    return shelves

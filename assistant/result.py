@@ -15,6 +15,7 @@ __all__ = [
     "AnswerResult",
     "Citation",
     "ClaimSupport",
+    "DocumentInfo",
     "ParagraphVersion",
     "QuotedVersion",
     "RankedParagraph",
@@ -78,6 +79,9 @@ class Citation(BaseModel):
     version: QuotedVersion | None = Field(
         default=None, description="The same passage in the asker's language, where one exists."
     )
+    document: str | None = Field(
+        default=None, description="The id of the document whose paragraph this is."
+    )
 
     @classmethod
     def quoting(cls, paragraph: Paragraph, sentences: Iterable[Sentence]) -> Citation:
@@ -87,6 +91,18 @@ class Citation(BaseModel):
             text=paragraph.text,
             sentences=sorted(sentences, key=lambda s: s.index),
         )
+
+
+class DocumentInfo(BaseModel):
+    """A document the assistant answers from: the configured one first, then the library's."""
+
+    id: str
+    title: str
+    date: str | None = None
+    language: str
+    paragraphs: int = Field(description="How many numbered units it has (0 = its cover note).")
+    added: str | None = Field(default=None, description="When it joined the library (UTC).")
+    removable: bool = Field(description="False for the configured document (a setting).")
 
 
 class RankedParagraph(BaseModel):
@@ -114,6 +130,10 @@ class AnswerResult(BaseModel):
         default_factory=list, description="Nearest paragraphs offered when abstaining."
     )
     language: str = Field(description="Detected language of the question (ISO 639-1).")
+    document: str | None = Field(
+        default=None, description="The id of the document the answer comes from."
+    )
+    document_title: str | None = None
     quote_language: str | None = Field(
         default=None,
         description=(

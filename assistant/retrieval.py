@@ -42,6 +42,7 @@ class SearchQuery:
     context: str = ""  # earlier user questions, for follow-ups
     cited: tuple[int, ...] = ()  # paragraphs cited by the last answer
     language: str = "nl"  # of the question; BM25 can only match Dutch words
+    documents: tuple[str, ...] = ()  # the documents to answer from (ids); empty: all
 
 
 @dataclass

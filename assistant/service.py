@@ -18,9 +18,10 @@ from typing import Any
 from assistant.answering import Answerer, Composed
 from assistant.answers import AnswerStore, StoredAnswer, StoreError
 from assistant.markers import cited_numbers
-from assistant.result import AnswerResult, ParagraphVersion, Turn
+from assistant.result import AnswerResult, DocumentInfo, ParagraphVersion, Turn
 from assistant.retrieval import HybridRetriever, Ranking, SearchQuery
 from assistant.settings import Settings
+from assistant.shelves import Shelf, route
 from assistant.text import detect_language, has_surrogate
 from index.document import Document, Paragraph
 from index.store import ParagraphIndex
@@ -46,6 +47,7 @@ class Staged:
 
     query: SearchQuery
     ranking: Ranking | None = None
+    shelf: Shelf | None = None  # the document the answer comes from
     composed: Composed | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -59,10 +61,15 @@ class _Asked:
     started: float
     rewritten: str | None = None
     request_id: str = ""
+    documents: tuple[str, ...] = ()
 
 
 class AssistantService:
-    """Answers questions about one document, with citations or an abstention."""
+    """Answers questions about its documents, with citations or an abstention.
+
+    The configured document and its parts are given one by one; the library's
+    documents come as ``library``, one shelf each.
+    """
 
     def __init__(
         self,
@@ -74,6 +81,7 @@ class AssistantService:
         versions: Versions | None = None,
         messages: MessageBook | None = None,
         answers: AnswerStore | None = None,
+        library: Sequence[Shelf] = (),
     ) -> None:
         from langchain_core.runnables import RunnableLambda
 
@@ -85,14 +93,26 @@ class AssistantService:
         self.versions = versions or Versions(settings.document_language)
         self._messages = messages or load_messages()
         self.answers = answers
+        info = DocumentInfo(
+            id=settings.document_key,
+            title=settings.document_title,
+            date=settings.document_date,
+            language=settings.document_language,
+            paragraphs=len(document.paragraphs),
+            removable=False,
+        )
+        first = Shelf(info, document, index, retriever, answerer, self.versions)
+        self.shelves: dict[str, Shelf] = {first.id: first}
+        for shelf in library:
+            self.shelves.setdefault(shelf.id, shelf)
         self._retrieve_stage = RunnableLambda(self._retrieve, name="retrieve")
         self._answer_stage = RunnableLambda(self._answer, name="compose")
         self.chain = self._retrieve_stage | self._answer_stage
 
     def close(self) -> None:
-        """Release the answerer's, the index's and the answer store's connections."""
-        self._answerer.close()
-        self.index.close()
+        """Release the answerers', the indexes' and the answer store's connections."""
+        for shelf in self.shelves.values():
+            shelf.close()
         if self.answers is not None:
             self.answers.close()
 
@@ -113,12 +133,26 @@ class AssistantService:
             self.answers.save(result, answerer, asked.turns, asked.request_id)
 
     # -- the paragraph source ------------------------------------------------
-    def paragraphs(self) -> list[Paragraph]:
-        return list(self.document.paragraphs)
+    def documents(self) -> list[DocumentInfo]:
+        """The documents it answers from: the configured one first, then the library's."""
+        return [shelf.info for shelf in self.shelves.values()]
 
-    def paragraph(self, number: int) -> Paragraph:
-        """Paragraph ``number``; KeyError with the valid range when unknown."""
-        return self.document.paragraph(number)
+    def shelf(self, document: str | None = None) -> Shelf:
+        """The shelf of ``document`` (default: the configured one); KeyError naming the ids."""
+        if document is None:
+            return next(iter(self.shelves.values()))
+        found = self.shelves.get(document)
+        if found is None:
+            known = ", ".join(self.shelves)
+            raise KeyError(f"there is no document '{document[:64]}'; the documents: {known}")
+        return found
+
+    def paragraphs(self, document: str | None = None) -> list[Paragraph]:
+        return list(self.shelf(document).document.paragraphs)
+
+    def paragraph(self, number: int, document: str | None = None) -> Paragraph:
+        """Paragraph ``number`` (of ``document``); KeyError with the valid range when unknown."""
+        return self.shelf(document).document.paragraph(number)
 
     def languages(self) -> list[str]:
         """The languages the document can be read in: the original's first, then its versions."""
@@ -192,30 +226,43 @@ class AssistantService:
 
     def _retrieve(self, query: SearchQuery) -> Staged:
         mark = time.perf_counter()
-        staged = Staged(query, ranking=self._retriever.rank(query))
+        if len(self.shelves) == 1:
+            shelf, ranking = self.shelf(), self._retriever.rank(query)
+        else:
+            shelf, ranking = route(list(self.shelves.values()), query)
+        staged = Staged(query, ranking=ranking, shelf=shelf)
         staged.timings["retrieve"] = (time.perf_counter() - mark) * 1000
         return staged
 
     def _answer(self, staged: Staged) -> Staged:
         mark = time.perf_counter()
-        staged.composed = self._answerer.answer(
+        staged.composed = _shelf(staged).answerer.answer(
             staged.query.question, staged.query.language, _ranked(staged)
         )
         staged.timings["compose"] = (time.perf_counter() - mark) * 1000
         return staged
 
     def _begin(
-        self, question: str, history: Sequence[Turn | dict[str, Any]], request_id: str = ""
+        self,
+        question: str,
+        history: Sequence[Turn | dict[str, Any]],
+        request_id: str = "",
+        documents: Sequence[str] | None = None,
     ) -> _Asked:
         """The validated question and its history turns; QuestionError when invalid."""
         started = time.perf_counter()
         question = self.validate(question)
+        scope = tuple(dict.fromkeys(documents or ()))
+        unknown = [d for d in scope if d not in self.shelves]
+        if unknown:
+            known = ", ".join(self.shelves)
+            raise QuestionError(f"there is no document '{unknown[0][:64]}'; the documents: {known}")
         turns = [t if isinstance(t, Turn) else Turn.model_validate(t) for t in history]
-        return _Asked(question, turns, started, request_id=request_id)
+        return _Asked(question, turns, started, request_id=request_id, documents=scope)
 
     def _query(self, asked: _Asked) -> SearchQuery:
         """The search query; a follow-up the answerer rewrote to stand alone carries its context."""
-        query = self.query(asked.question, asked.turns)
+        query = replace(self.query(asked.question, asked.turns), documents=asked.documents)
         keep = self.settings.max_history_turns
         if asked.turns and keep:
             asked.rewritten = self._answerer.rewrite(asked.question, asked.turns[-keep:])
@@ -228,11 +275,14 @@ class AssistantService:
         query, ranking, composed = staged.query, _ranked(staged), staged.composed
         if composed is None:
             raise RuntimeError("the chain did not run both stages")
+        shelf = _shelf(staged)
         return AnswerResult(
             question=asked.question,
             answer=composed.answer,
             abstained=composed.abstained,
-            citations=composed.citations,
+            citations=[c.model_copy(update={"document": shelf.id}) for c in composed.citations],
+            document=shelf.id,  # the abstention's suggestions are its paragraphs too
+            document_title=shelf.info.title,
             ranked=ranking.paragraphs,
             suggestions=composed.suggestions,
             language=query.language,
@@ -255,14 +305,16 @@ class AssistantService:
         *,
         request_id: str = "",
         keep: bool = True,
+        documents: Sequence[str] | None = None,
     ) -> AnswerResult:
         """Answer ``question`` given earlier ``history`` turns (oldest first).
 
         Args:
             request_id: the HTTP request's id, for the audit trail.
             keep: keep the answer (for its link, export and feedback); a warm-up does not.
+            documents: the ids of the documents to answer from (default: all).
         """
-        asked = self._begin(question, history, request_id)
+        asked = self._begin(question, history, request_id, documents)
         query = self._query(asked)
         asked_at = time.perf_counter()
         staged: Staged = self.chain.invoke(query)
@@ -278,6 +330,7 @@ class AssistantService:
         history: Sequence[Turn | dict[str, Any]] = (),
         *,
         request_id: str = "",
+        documents: Sequence[str] | None = None,
     ) -> Generator[str | AnswerResult, None, None]:
         """Like ``ask``, as the answer's text pieces (joined: the answer), then the result.
 
@@ -285,7 +338,7 @@ class AssistantService:
         answer comes as one piece. The question is validated at once (QuestionError); the
         work happens as the iterator is read. Closing it early closes the model's stream.
         """
-        return self._stream(self._begin(question, history, request_id))
+        return self._stream(self._begin(question, history, request_id, documents))
 
     def _stream(self, asked: _Asked) -> Generator[str | AnswerResult, None, None]:
         query = self._query(asked)
@@ -293,7 +346,7 @@ class AssistantService:
         staged: Staged = self._retrieve_stage.invoke(query)
         staged.timings["prepare"] = (prepared_at - asked.started) * 1000
         mark = time.perf_counter()
-        stream = self._answerer.stream(query.question, query.language, _ranked(staged))
+        stream = _shelf(staged).answerer.stream(query.question, query.language, _ranked(staged))
         try:
             yield from stream
             staged.composed = stream.result
@@ -303,6 +356,12 @@ class AssistantService:
         result = self._result(asked, staged)
         self._keep(asked, result)
         yield result
+
+
+def _shelf(staged: Staged) -> Shelf:
+    if staged.shelf is None:
+        raise RuntimeError("answering runs after retrieval")
+    return staged.shelf
 
 
 def _ranked(staged: Staged) -> Ranking:

@@ -121,12 +121,26 @@ class KnownNames:
     more (compounds and plurals: 'Raadsformatie', 'ICTs').
     """
 
-    def __init__(self, names: frozenset[str], groups: tuple[frozenset[str], ...] = ()) -> None:
+    def __init__(
+        self,
+        names: frozenset[str],
+        groups: tuple[frozenset[str], ...] = (),
+        cognate: int | None = None,
+    ) -> None:
         self.names = names
         self.groups = groups  # the forms of each listed name, one set a line of the list
+        # Without a reviewed list of forms in other languages, a name sharing its first
+        # ``cognate`` letters with a word of the document counts as known ('Commission'
+        # for 'Commissie').
+        self._stems = (
+            frozenset(n[:cognate] for n in names if len(n) >= cognate) if cognate else None
+        )
+        self._cognate = cognate or 0
 
     @classmethod
-    def of(cls, document: Document, path: Path | None = None) -> KnownNames:
+    def of(
+        cls, document: Document, path: Path | None = None, cognate: int | None = None
+    ) -> KnownNames:
         """The names of ``document``, with the forms listed in ``path`` (TSV) when given."""
         known = words(" ".join(p.text for p in document.paragraphs))
         groups: list[frozenset[str]] = []
@@ -135,11 +149,13 @@ class KnownNames:
                 if line.strip() and not line.lstrip().startswith("#"):
                     groups.append(frozenset(fold(f) for f in line.split("\t") if f.strip()))
                     known |= groups[-1]
-        return cls(frozenset(known), tuple(groups))
+        return cls(frozenset(known), tuple(groups), cognate)
 
     def knows(self, name: str) -> bool:
         """Whether ``name`` is (or builds on) a name the document knows."""
         folded = fold(name)
+        if self._stems is not None and folded[: self._cognate] in self._stems:
+            return True
         return folded in self.names or any(builds_on(folded, known) for known in self.names)
 
     def forms(self, name: str) -> frozenset[str]:

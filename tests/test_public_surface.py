@@ -17,7 +17,7 @@ from tests.conftest import REPO
 SURFACE: dict[str, set[str]] = {
     "assistant": {
         "AnswerResult", "Assistant", "AssistantService", "Citation", "ClaimSupport",
-        "AnswerStore", "Feedback", "StoreError", "StoredAnswer", "answer_json",
+        "AnswerStore", "DocumentInfo", "Feedback", "StoreError", "StoredAnswer", "answer_json",
         "answer_markdown", "conversation_markdown",
         "IndexError_", "LLMSettings",
         "Paragraph", "ParagraphVersion", "QuestionError", "QuestionTooLong", "QuotedVersion",

@@ -59,7 +59,7 @@ CHROMIUM_ARGS = [
 _READY_TIMEOUT = 180.0
 
 Launcher = Literal["serve", "cli", "gated"]
-_TEMPLATE: list[Path] = []  # the index built once for this test process (see _seed)
+_TEMPLATE: list[Path] = []  # the index built once for this test process (see seed_index)
 Probe = tuple[str, str, Any]  # method, path, JSON body or None
 
 
@@ -227,7 +227,7 @@ def deployed(
     assistant is held back from loading, and its response kept in ``while_loading``.
     """
     data_dir.mkdir(parents=True, exist_ok=True)
-    _seed(data_dir)
+    seed_index(data_dir)
     gate = log_dir / f"gate-{time.monotonic_ns()}" if probes_while_loading else None
     launcher = "gated" if gate else launcher
     server = start_server(
@@ -251,7 +251,7 @@ def deployed(
         server.stop()
 
 
-def _seed(data_dir: Path) -> None:
+def seed_index(data_dir: Path) -> None:
     """Give a new server's data dir a copy of the index the default settings build.
 
     Every server would otherwise embed the same entries again at start (half a minute

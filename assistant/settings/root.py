@@ -7,6 +7,7 @@ points call ``load_settings``; everything below them is handed the object.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 
@@ -54,6 +55,19 @@ class Settings(BaseSettings):
         "(ST 7925/18)",
         max_length=300,
         description="The document's title and date, as exports and the page name it.",
+    )
+    document_id: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9-]{1,62}$",
+        description=(
+            "The document's id among the library's documents (citations and the API name "
+            "it); default: its file name without the extension, in lower case."
+        ),
+    )
+    document_date: str | None = Field(
+        default=None,
+        pattern=r"^\d{4}-\d{2}-\d{2}$",
+        description="The document's date (YYYY-MM-DD), as the list of documents shows it.",
     )
     document_language: str = Field(
         default="nl",
@@ -328,6 +342,19 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value: object) -> object:
         # ASSISTANT_ERRATA_PATH= (empty) means "none", not the current directory.
         return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def document_key(self) -> str:
+        """The configured document's id (see ``document_id``)."""
+        if self.document_id:
+            return self.document_id
+        stem = re.sub(r"[^a-z0-9]+", "-", self.document_path.stem.lower()).strip("-")
+        return stem[:63] or "document"
+
+    @property
+    def library_dir(self) -> Path:
+        """Where the library's added documents are kept."""
+        return self.data_dir / "library"
 
     def version_specs(self) -> list[VersionSpec]:
         """The language versions to load (see ``document_versions``)."""

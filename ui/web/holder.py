@@ -17,6 +17,7 @@ from assistant import (
     AnswerResult,
     AnswerStore,
     AssistantService,
+    DocumentInfo,
     Paragraph,
     ParagraphVersion,
     StoredAnswer,
@@ -63,18 +64,28 @@ class SharedService:
         *,
         request_id: str = "",
         keep: bool = True,
+        documents: Sequence[str] | None = None,
     ) -> AnswerResult:
         with self._answer():
-            return self._service.ask(question, history, request_id=request_id, keep=keep)
+            return self._service.ask(
+                question, history, request_id=request_id, keep=keep, documents=documents
+            )
 
     def ask_stream(
-        self, question: str, history: Sequence[Turn] = (), *, request_id: str = ""
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        *,
+        request_id: str = "",
+        documents: Sequence[str] | None = None,
     ) -> Generator[str | AnswerResult, None, None]:
         """``AssistantService.ask_stream``, counted in progress until read to the end or closed.
 
         The question is validated at once (QuestionError), as the service does.
         """
-        return self._counted(self._service.ask_stream(question, history, request_id=request_id))
+        return self._counted(
+            self._service.ask_stream(question, history, request_id=request_id, documents=documents)
+        )
 
     def _counted(
         self, pieces: Generator[str | AnswerResult, None, None]
@@ -92,11 +103,14 @@ class SharedService:
                 log.warning("closing with %d answers still in progress", self._answering)
         self._service.close()
 
-    def paragraphs(self) -> list[Paragraph]:
-        return self._service.paragraphs()
+    def documents(self) -> list[DocumentInfo]:
+        return self._service.documents()
 
-    def paragraph(self, number: int) -> Paragraph:
-        return self._service.paragraph(number)
+    def paragraphs(self, document: str | None = None) -> list[Paragraph]:
+        return self._service.paragraphs(document)
+
+    def paragraph(self, number: int, document: str | None = None) -> Paragraph:
+        return self._service.paragraph(number, document)
 
     def languages(self) -> list[str]:
         return self._service.languages()

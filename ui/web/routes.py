@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from assistant import (
     AnswerResult,
+    DocumentInfo,
     Paragraph,
     ParagraphVersion,
     QuestionError,
@@ -44,6 +45,11 @@ class AskRequest(BaseModel):
 
     question: str = Field(description="The question, in any language; validated by the service.")
     history: list[Turn] = Field(default_factory=list, max_length=MAX_TURNS)
+    documents: list[Annotated[str, Field(max_length=64)]] | None = Field(
+        default=None,
+        max_length=100,
+        description="Answer from these documents only (ids, see GET /api/documents); omitted: all.",
+    )
 
 
 @contextlib.contextmanager
@@ -71,12 +77,17 @@ def _sse(event: str, data: Any) -> str:
 
 
 def _answer_events(
-    service: SharedService, question: str, history: Sequence[Turn]
+    service: SharedService,
+    question: str,
+    history: Sequence[Turn],
+    documents: Sequence[str] | None = None,
 ) -> AsyncIterator[str]:
     """The answer's events; a refused question raises here, before the stream starts."""
     note(question=question)  # dropped from the access line unless log_questions is on
     with _refused_as_http():
-        pieces = service.ask_stream(question, history, request_id=current_request_id())
+        pieces = service.ask_stream(
+            question, history, request_id=current_request_id(), documents=documents
+        )
     return _events(pieces)
 
 
@@ -154,7 +165,14 @@ def ask(body: AskRequest, service: Service) -> AnswerResult:
     """Answer a question, with citations, or abstain."""
     note(question=body.question)  # dropped from the access line unless log_questions is on
     with _refused_as_http():
-        return _noted(service.ask(body.question, body.history, request_id=current_request_id()))
+        return _noted(
+            service.ask(
+                body.question,
+                body.history,
+                request_id=current_request_id(),
+                documents=body.documents,
+            )
+        )
 
 
 @router.post(
@@ -165,7 +183,7 @@ def ask(body: AskRequest, service: Service) -> AnswerResult:
 )
 def ask_stream(body: AskRequest, service: Service) -> StreamingResponse:
     """Answer a question as server-sent events."""
-    return _event_stream(_answer_events(service, body.question, body.history))
+    return _event_stream(_answer_events(service, body.question, body.history, body.documents))
 
 
 @router.get(
@@ -211,6 +229,44 @@ def paragraph(
         if lang is None or lang == service.languages()[0]:
             return service.paragraph(number)
         return service.paragraph_version(number, lang)
+    except KeyError as exc:
+        raise HTTPException(404, str(exc.args[0])) from None
+
+
+@router.get("/api/documents", tags=["document"], responses=_ERRORS)
+def documents(service: Service) -> list[DocumentInfo]:
+    """The documents answers come from: the configured one first, then the library's."""
+    return service.documents()
+
+
+@router.get(
+    "/api/documents/{document}/paragraphs",
+    tags=["document"],
+    responses={404: {"description": "No such document."}, **_ERRORS},
+)
+def document_paragraphs(
+    service: Service, document: Annotated[str, Path(max_length=64)]
+) -> list[Paragraph]:
+    """Every paragraph of one document (0 is its cover note)."""
+    try:
+        return service.paragraphs(document)
+    except KeyError as exc:
+        raise HTTPException(404, str(exc.args[0])) from None
+
+
+@router.get(
+    "/api/documents/{document}/paragraphs/{number}",
+    tags=["document"],
+    responses={404: {"description": "No such document or paragraph."}, **_ERRORS},
+)
+def document_paragraph(
+    service: Service,
+    document: Annotated[str, Path(max_length=64)],
+    number: Annotated[int, Path(ge=0)],
+) -> Paragraph:
+    """One paragraph of one document, with its sentences and their offsets."""
+    try:
+        return service.paragraph(number, document)
     except KeyError as exc:
         raise HTTPException(404, str(exc.args[0])) from None
 
