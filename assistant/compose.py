@@ -19,13 +19,13 @@ from assistant.result import DocumentInfo
 from assistant.retrieval import HybridRetriever
 from assistant.service import AssistantService
 from assistant.settings import Settings
-from assistant.shelves import Shelf
+from assistant.shelves import LibraryWatch, Shelf
 from assistant.text import KnownNames
 from index.clients import make_http_client, open_client
 from index.document import Document, load_document
 from index.embedders import Embedder, RecentQueries
 from index.enrichment import load_enrichment
-from index.library import Library, LibraryEntry
+from index.library import Library
 from index.store import IndexReport, ParagraphIndex
 from index.versions import Versions, load_versions
 from prompts.messages import load_messages
@@ -149,10 +149,8 @@ def build_assistant(
     versions = load_versions(settings.version_specs(), document, settings.document_language)
     embedder = embedder or build_embedder(settings)
     client = client if client is not None else chroma_client(settings)
-    entries = Library(settings.library_dir).entries()
-    if entries:
-        # Every document's retriever embeds the question: once is enough.
-        embedder = RecentQueries(embedder)
+    # Every document of the library embeds the question: once is enough.
+    embedder = RecentQueries(embedder)
     index = ParagraphIndex(
         client,
         settings.collection,
@@ -173,7 +171,13 @@ def build_assistant(
     retriever, policy, offline, answerer = _parts(
         settings, document, index, versions, names, embedder, llm_http_client
     )
-    library = _library(settings, entries, client, embedder, llm_http_client, progress)
+    library = Library(settings.library_dir)
+
+    def shelves() -> list[Shelf]:
+        return _library(settings, library, client, embedder, llm_http_client, progress)
+
+    watch = LibraryWatch(library.catalogue, shelves, every=LIBRARY_REFRESH_SECONDS)
+    first_shelves = shelves()
     answers = answer_store(settings) if settings.answers_kept else None
     service = AssistantService(
         settings,
@@ -183,10 +187,13 @@ def build_assistant(
         answerer,
         versions,
         answers=answers,
-        library=library,
+        library=first_shelves,
+        watch=watch,
     )
     return Assistant(service, report, document, embedder, retriever, policy, offline, answerer)
 
+
+LIBRARY_REFRESH_SECONDS = 5.0  # how often a running service looks for added documents
 
 # A library document has no reviewed list of its names in other languages: a name is
 # taken as known when its first letters are a word's of the document (see KnownNames).
@@ -259,7 +266,7 @@ def library_index(
 
 def _library(
     settings: Settings,
-    entries: list[LibraryEntry],
+    library: Library,
     client: Any,
     embedder: Embedder,
     llm_http_client: Any,
@@ -267,8 +274,7 @@ def _library(
 ) -> list[Shelf]:
     """A shelf for each document of the library, its index built unless current."""
     shelves: list[Shelf] = []
-    library = Library(settings.library_dir)
-    for entry in entries:
+    for entry in library.entries():
         document = library.document(entry)
         index = library_index(settings, client, embedder, entry.id)
         index.ensure(document, progress=progress)

@@ -21,7 +21,7 @@ from assistant.markers import cited_numbers
 from assistant.result import AnswerResult, DocumentInfo, ParagraphVersion, Turn
 from assistant.retrieval import HybridRetriever, Ranking, SearchQuery
 from assistant.settings import Settings
-from assistant.shelves import Shelf, route
+from assistant.shelves import LibraryWatch, Shelf, route
 from assistant.text import detect_language, has_surrogate
 from index.document import Document, Paragraph
 from index.store import ParagraphIndex
@@ -82,6 +82,7 @@ class AssistantService:
         messages: MessageBook | None = None,
         answers: AnswerStore | None = None,
         library: Sequence[Shelf] = (),
+        watch: LibraryWatch | None = None,
     ) -> None:
         from langchain_core.runnables import RunnableLambda
 
@@ -101,17 +102,30 @@ class AssistantService:
             paragraphs=len(document.paragraphs),
             removable=False,
         )
-        first = Shelf(info, document, index, retriever, answerer, self.versions)
-        self.shelves: dict[str, Shelf] = {first.id: first}
-        for shelf in library:
-            self.shelves.setdefault(shelf.id, shelf)
+        self._first = Shelf(info, document, index, retriever, answerer, self.versions)
+        self._watch = watch
+        self._shelves = self._shelved(library)
         self._retrieve_stage = RunnableLambda(self._retrieve, name="retrieve")
         self._answer_stage = RunnableLambda(self._answer, name="compose")
         self.chain = self._retrieve_stage | self._answer_stage
 
+    def _shelved(self, library: Sequence[Shelf]) -> dict[str, Shelf]:
+        shelves = {self._first.id: self._first}
+        for shelf in library:
+            shelves.setdefault(shelf.id, shelf)
+        return shelves
+
+    @property
+    def shelves(self) -> dict[str, Shelf]:
+        """The documents' shelves by id, the configured one first (the library's as it is now)."""
+        if self._watch is not None and (library := self._watch.changed()) is not None:
+            # Shelves taken off are left to the collector: an answer may still be using one.
+            self._shelves = self._shelved(library)
+        return self._shelves
+
     def close(self) -> None:
         """Release the answerers', the indexes' and the answer store's connections."""
-        for shelf in self.shelves.values():
+        for shelf in self._shelves.values():
             shelf.close()
         if self.answers is not None:
             self.answers.close()
@@ -140,10 +154,11 @@ class AssistantService:
     def shelf(self, document: str | None = None) -> Shelf:
         """The shelf of ``document`` (default: the configured one); KeyError naming the ids."""
         if document is None:
-            return next(iter(self.shelves.values()))
-        found = self.shelves.get(document)
+            return self._first
+        shelves = self.shelves
+        found = shelves.get(document)
         if found is None:
-            known = ", ".join(self.shelves)
+            known = ", ".join(shelves)
             raise KeyError(f"there is no document '{document[:64]}'; the documents: {known}")
         return found
 
@@ -226,10 +241,11 @@ class AssistantService:
 
     def _retrieve(self, query: SearchQuery) -> Staged:
         mark = time.perf_counter()
-        if len(self.shelves) == 1:
-            shelf, ranking = self.shelf(), self._retriever.rank(query)
+        shelves = list(self.shelves.values())
+        if len(shelves) == 1:
+            shelf, ranking = self._first, self._retriever.rank(query)
         else:
-            shelf, ranking = route(list(self.shelves.values()), query)
+            shelf, ranking = route(shelves, query)
         staged = Staged(query, ranking=ranking, shelf=shelf)
         staged.timings["retrieve"] = (time.perf_counter() - mark) * 1000
         return staged
@@ -253,9 +269,10 @@ class AssistantService:
         started = time.perf_counter()
         question = self.validate(question)
         scope = tuple(dict.fromkeys(documents or ()))
-        unknown = [d for d in scope if d not in self.shelves]
+        shelves = self.shelves
+        unknown = [d for d in scope if d not in shelves]
         if unknown:
-            known = ", ".join(self.shelves)
+            known = ", ".join(shelves)
             raise QuestionError(f"there is no document '{unknown[0][:64]}'; the documents: {known}")
         turns = [t if isinstance(t, Turn) else Turn.model_validate(t) for t in history]
         return _Asked(question, turns, started, request_id=request_id, documents=scope)

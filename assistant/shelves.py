@@ -8,8 +8,12 @@ numbers stay each document's own, and a citation names its document.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from assistant.answering import Answerer
 from assistant.result import DocumentInfo
@@ -18,7 +22,9 @@ from index.document import Document
 from index.store import ParagraphIndex
 from index.versions import Versions
 
-__all__ = ["Shelf", "route"]
+__all__ = ["LibraryWatch", "Shelf", "route"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -65,3 +71,45 @@ def route(shelves: Sequence[Shelf], query: SearchQuery) -> tuple[Shelf, Ranking]
         ranking.instruction_similarity = exemplars.instruction_similarity
         ranking.offtopic_similarity = exemplars.offtopic_similarity
     return shelf, ranking
+
+
+class LibraryWatch:
+    """The library's shelves, loaded again when its catalogue changes (looked at once per
+    ``every`` seconds): a running server takes up documents added or removed meanwhile."""
+
+    def __init__(
+        self, catalogue: Path, load: Callable[[], list[Shelf]], every: float = 10.0
+    ) -> None:
+        self._catalogue = catalogue
+        self._load = load
+        self._every = every
+        self._seen = self._stamp()
+        self._checked = time.monotonic()
+        self._lock = threading.Lock()
+
+    def _stamp(self) -> tuple[int, int] | None:
+        try:
+            stat = self._catalogue.stat()
+        except FileNotFoundError:
+            return None
+        return stat.st_mtime_ns, stat.st_size
+
+    def changed(self) -> list[Shelf] | None:
+        """The library's shelves when its catalogue changed since the last look, else None."""
+        now = time.monotonic()
+        if now - self._checked < self._every or not self._lock.acquire(blocking=False):
+            return None
+        try:
+            self._checked = now
+            stamp = self._stamp()
+            if stamp == self._seen:
+                return None
+            try:
+                shelves = self._load()
+            except Exception as error:  # a catalogue mid-write or an index being built
+                log.warning("the library changed but could not be loaded: %s", error)
+                return None
+            self._seen = stamp
+            return shelves
+        finally:
+            self._lock.release()

@@ -125,21 +125,21 @@ class Library:
         self.root = root
 
     @property
-    def _catalogue_path(self) -> Path:
+    def catalogue(self) -> Path:
+        """The catalogue's file (it changes whenever a document is added or removed)."""
         return self.root / "catalogue.json"
 
     def entries(self) -> list[LibraryEntry]:
         """The documents, in the order they were added; LibraryError for a corrupt catalogue."""
         try:
-            raw = self._catalogue_path.read_text(encoding="utf-8")
+            raw = self.catalogue.read_text(encoding="utf-8")
         except FileNotFoundError:
             return []
         try:
             return _Catalogue.model_validate_json(raw).documents
         except ValidationError as error:
             raise LibraryError(
-                f"the library's catalogue {self._catalogue_path} is corrupt: "
-                f"{str(error).splitlines()[0]}"
+                f"the library's catalogue {self.catalogue} is corrupt: {str(error).splitlines()[0]}"
             ) from error
 
     def document(self, entry: LibraryEntry) -> Document:
@@ -218,7 +218,7 @@ class Library:
         return found
 
     def _save(self, entries: list[LibraryEntry]) -> None:
-        _write(self._catalogue_path, _Catalogue(documents=entries).model_dump_json(indent=2))
+        _write(self.catalogue, _Catalogue(documents=entries).model_dump_json(indent=2))
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:

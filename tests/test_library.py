@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -20,8 +22,9 @@ from assistant.settings import Settings
 from index.embedders import Embedder
 from index.library import Library
 from tests.conftest import REPO
+from tests.test_browser import Visit
 from tests.test_cli import run
-from tests.web_support import Deployment, deployed, seed_index
+from tests.web_support import CHROMIUM, CHROMIUM_ARGS, Deployment, deployed, seed_index
 
 pytestmark = pytest.mark.slow
 
@@ -203,13 +206,19 @@ def test_a_pdf_with_a_text_layer_is_added_and_removal_takes_it_out(
 
 
 @pytest.fixture(scope="module")
-def library_api(library_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def library_web(
+    library_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Deployment]:
     data_dir = tmp_path_factory.mktemp("library-web")
     shutil.copytree(library_dir, data_dir, dirs_exist_ok=True)
     logs = tmp_path_factory.mktemp("library-web-logs")
-    deployment: Deployment
     with deployed(data_dir, logs) as deployment:
-        yield deployment.url
+        yield deployment
+
+
+@pytest.fixture(scope="module")
+def library_api(library_web: Deployment) -> str:
+    return library_web.url
 
 
 def test_the_api_lists_documents_answers_scoped_and_serves_their_paragraphs(
@@ -234,3 +243,78 @@ def test_the_api_lists_documents_answers_scoped_and_serves_their_paragraphs(
         unknown = api.post("/api/ask", json={"question": LEAKS, "documents": ["elsewhere"]})
         assert unknown.status_code == 422
         assert "no document 'elsewhere'" in unknown.json()["detail"]
+
+
+def _listed(api: httpx.Client, wanted: list[str]) -> list[str]:
+    """The documents the server lists, once they are ``wanted`` (or after 30 s)."""
+    deadline = time.monotonic() + 30
+    while True:
+        listed = [d["id"] for d in api.get("/api/documents").json()]
+        if listed == wanted or time.monotonic() > deadline:
+            return listed
+        time.sleep(0.5)
+
+
+def test_a_running_server_takes_up_an_added_document_and_lets_a_removed_one_go(
+    library_web: Deployment, tmp_path: Path
+) -> None:
+    notes = tmp_path / "nota.txt"
+    notes.write_text(
+        "Betreft: Conclusies van de Raad over bijenpopulaties\n\n"
+        "De Raad heeft de volgende conclusies aangenomen:\n\n"
+        "De Raad stelt vast dat wilde bijen en hommels in de hele Unie achteruitgaan.\n\n"
+        "De Raad verzoekt de lidstaten bloemrijke akkerranden aan te leggen.\n",
+        encoding="utf-8",
+    )
+    everything = [CONCLUSIONS_ID, WATER_ID, "bijen"]
+    with httpx.Client(base_url=library_web.url, timeout=120) as api:
+        added = run(library_web.data_dir, "add", str(notes), "--id", "bijen")
+        assert added.returncode == 0, added.stderr
+        assert _listed(api, everything) == everything
+        answer = api.post(
+            "/api/ask", json={"question": "Wat moeten lidstaten aanleggen voor bijen?"}
+        ).json()
+        assert (answer["document"], answer["citations"][0]["paragraph"]) == ("bijen", 2)
+        assert run(library_web.data_dir, "remove", "bijen").returncode == 0
+        assert _listed(api, everything[:2]) == everything[:2]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.mark.browser
+@pytest.mark.server
+@pytest.mark.skipif(shutil.which(CHROMIUM) is None, reason="needs Debian's chromium")
+def test_the_page_names_the_document_opens_its_paragraph_and_filters(
+    library_api: str, browser: Any
+) -> None:
+    visit = Visit(browser, library_api)
+    try:
+        visit.open(token=None)
+        documents = visit.page.locator("#documents")
+        documents.wait_for(timeout=30_000)  # shown: there are two documents
+        bot = visit.ask(LEAKS)
+        assert "drinkwater" in bot.locator(".answer-source").inner_text()
+        chip = bot.locator(f'a.cite-chip[href^="#cite={WATER_ID}/3:"]')
+        assert chip.count() == 1
+        chip.click()
+        pane = visit.page.locator("#paragraph-pane article.paragraph-3")
+        pane.wait_for(timeout=15_000)
+        assert "lekverliezen" in pane.locator("mark.cited").first.inner_text()
+        # Only the conclusions chosen: the same question is answered (or refused) from them.
+        documents.locator("input").click()
+        visit.page.get_by_role("option", name="kwaadwillige cyberactiviteiten").click()
+        visit.page.keyboard.press("Escape")
+        scoped = visit.ask(LEAKS)
+        assert "drinkwater" not in scoped.inner_text()
+        assert scoped.locator(f'a.cite-chip[href^="#cite={WATER_ID}/"]').count() == 0
+        assert not [m for m in visit.console if "error" in m.lower()]
+    finally:
+        visit.context.close()

@@ -21,6 +21,8 @@ LABELS: dict[str, dict[str, str]] = {
         "document_tab": "Whole document",
         "pane_hint": "Click a citation such as [§4] to see the paragraph here.",
         "details": "Details of the last answer",
+        "documents": "Documents",
+        "documents_info": "Answer from these documents only (none chosen: all of them).",
     },
     "nl": {
         "title": "Vraag het de Raadsconclusies over kwaadwillige cyberactiviteiten (16 april 2018)",
@@ -38,6 +40,8 @@ LABELS: dict[str, dict[str, str]] = {
         "document_tab": "Hele document",
         "pane_hint": "Klik op een citaat zoals [§4] om de paragraaf hier te zien.",
         "details": "Details van het laatste antwoord",
+        "documents": "Documenten",
+        "documents_info": "Alleen uit deze documenten antwoorden (geen gekozen: alle).",
     },
 }
 

@@ -11,10 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 from assistant import Paragraph, ParagraphVersion
-from ui.port import AssistantPort
+from ui.port import AssistantPort, library_key
 from ui.render import answer_html, conversation_html, paragraph_html, question_html
 
-__all__ = ["LinkOpener", "with_request"]
+__all__ = ["LinkOpener", "page_language", "with_request"]
 
 _OUTPUTS = 8  # pane, tabs, chat, turns, details, language, answer ids, conversation
 
@@ -59,10 +59,11 @@ class LinkOpener:
         if stored is None:
             raise KeyError(f"no answer has the id {answer_id[:64]}; it may be no longer kept")
         result = stored.result
+        library = library_key(port)
         chat = [
             *({"role": t.role, "content": question_html(t.content)} for t in stored.history),
             {"role": "user", "content": question_html(result.question)},
-            {"role": "assistant", "content": answer_html(result)},
+            {"role": "assistant", "content": answer_html(result, library)},
         ]
         turns = [
             *(t.model_dump() for t in stored.history),
@@ -73,7 +74,9 @@ class LinkOpener:
         if result.citations:
             first = result.citations[0]
             spans = [(s.start, s.end) for s in first.sentences]
-            pane = paragraph_html(port.paragraph(first.paragraph), spans, result.language)
+            document = first.document if first.document != library else None
+            paragraph = port.paragraph(first.paragraph, document if library else None)
+            pane = paragraph_html(paragraph, spans, result.language)
         return (
             pane, gr.Tabs(selected="paragraph"), chat, turns, result.model_dump(mode="json"),
             result.language, [result.id], conversation_html([result.id], result.language),
@@ -90,3 +93,14 @@ def with_request(method: Callable[[Any], Any]) -> Callable[..., Any]:
 
     call.__annotations__ = {"request": gr.Request, "return": Any}
     return call
+
+
+def page_language(pinned: str, request: Any) -> str:
+    """The page's language: the pinned one, else the browser's first (Accept-Language)."""
+    if pinned != "auto":
+        return pinned
+    header = ""
+    if request is not None:
+        header = request.headers.get("accept-language", "")
+    first = header.split(",", 1)[0].split(";", 1)[0].strip().lower()
+    return first.split("-", 1)[0][:3]

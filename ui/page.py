@@ -18,8 +18,8 @@ from assistant import (
     WebSettings,
 )
 from ui.assets import CSS, EXAMPLES, HEAD, i18n, theme
-from ui.links import LinkOpener, with_request
-from ui.port import AssistantPort
+from ui.links import LinkOpener, page_language, with_request
+from ui.port import AssistantPort, library_key
 from ui.render import (
     TextSwitch,
     answer_html,
@@ -102,6 +102,16 @@ class ChatPage:
                         autofocus=True,
                     )
                     self.send = gr.Button(t("send"), variant="primary", elem_id="send", scale=1)
+                # Shown once the assistant answers from more than one document.
+                self.documents = gr.Dropdown(
+                    choices=[],
+                    value=[],
+                    multiselect=True,
+                    label=t("documents"),
+                    info=t("documents_info"),
+                    elem_id="documents",
+                    visible=False,
+                )
                 gr.Examples(EXAMPLES, inputs=[self.question], label=t("examples"))
                 self.clear = gr.Button(t("clear"), variant="secondary", elem_id="clear", size="sm")
                 self.conversation = gr.Markdown(elem_id="conversation", sanitize_html=True)
@@ -119,6 +129,7 @@ class ChatPage:
         self.turns = gr.State([])
         self.answer_ids = gr.State([])  # the conversation's kept answers, for its download
         self.language = gr.State("nl")
+        self.scope = gr.State([])  # the documents chosen in the filter (none: all)
         self.cite = gr.Textbox(visible="hidden", elem_id="cite-target")
         self.cite_go = gr.Button(visible="hidden", elem_id="cite-go")
 
@@ -128,7 +139,7 @@ class ChatPage:
             self.question, self.chat, self.turns, self.details, self.language,
             self.answer_ids, self.conversation,
         ]  # fmt: skip
-        ask_inputs = [self.question, self.chat, self.turns, self.answer_ids]
+        ask_inputs = [self.question, self.chat, self.turns, self.answer_ids, self.scope]
         self.question.submit(self.respond, ask_inputs, outputs, api_name="ask")
         self.send.click(self.respond, ask_inputs, outputs, api_visibility="private")
         cleared = [
@@ -148,6 +159,10 @@ class ChatPage:
             api_name="show_paragraph",
         )
         blocks.load(self._document_loader(), None, [self.document], api_visibility="private")
+        blocks.load(self.document_choices, None, [self.documents], api_visibility="private")
+        self.documents.change(
+            lambda chosen: list(chosen or []), self.documents, self.scope, api_visibility="private"
+        )
         opened = [
             self.pane, self.tabs, self.chat, self.turns, self.details, self.language,
             self.answer_ids, self.conversation,
@@ -165,6 +180,7 @@ class ChatPage:
         chat: list[Message],
         turns: list[dict[str, str]],
         answer_ids: list[str] | None = None,
+        scope: list[str] | None = None,
     ) -> Iterator[tuple[Any, ...]]:
         """Ask the assistant and stream the answer into the chat."""
         import gradio as gr
@@ -174,7 +190,8 @@ class ChatPage:
         history = [Turn.model_validate(turn) for turn in turns or []]
         later = (gr.skip(), gr.skip())  # the answer ids and the conversation's download
         try:
-            pieces = service.ask_stream(question, history)  # validates the question at once
+            # The question (and the chosen documents) are validated at once.
+            pieces = service.ask_stream(question, history, documents=scope or None)
         except QuestionError as exc:
             gr.Warning(str(exc))
             yield gr.skip(), chat, turns, gr.skip(), gr.skip(), *later
@@ -202,7 +219,7 @@ class ChatPage:
                 raise RuntimeError("the answer ended without its result")
         finally:
             pieces.close()  # the page was left mid-answer: the model's stream stops too
-        chat[-1] = {"role": "assistant", "content": answer_html(result)}
+        chat[-1] = {"role": "assistant", "content": answer_html(result, library_key(service))}
         turns = [
             *(turns or []),
             {"role": "user", "content": question},
@@ -229,8 +246,12 @@ class ChatPage:
         try:
             cite = parse_cite(reference)
             port = self._port()
-            paragraph = port.paragraph(cite.number)
-            version = port.paragraph_version(cite.number, cite.language) if cite.language else None
+            paragraph = port.paragraph(cite.number, cite.document)
+            version = (
+                port.paragraph_version(cite.number, cite.language)
+                if cite.language and cite.document is None
+                else None
+            )
         except (ValueError, KeyError) as exc:  # a bad reference: the client's error, no traceback
             message = str(exc.args[0] if exc.args else exc)
             raise gr.Error(message, print_exception=False) from None
@@ -247,6 +268,13 @@ class ChatPage:
             html = paragraph_html(version, cite.version_spans, language, switch)
         return html, gr.Tabs(selected="paragraph")
 
+    def document_choices(self) -> Any:
+        """The filter's documents; hidden while there is only one."""
+        import gradio as gr
+
+        documents = self._port().documents()
+        return gr.Dropdown(choices=[(d.title, d.id) for d in documents], visible=len(documents) > 1)
+
     def show_document(self, request: gr.Request) -> str:
         """The whole cleaned document, numbered; first in the page's language where a version
         in it exists (the pinned language, else the browser's), the original under it."""
@@ -254,7 +282,7 @@ class ChatPage:
         paragraphs = port.paragraphs()
         title = "Conclusies van de Raad over kwaadwillige cyberactiviteiten (ST 7925/18)"
         version: list[ParagraphVersion] = []
-        wanted = _page_language(self._web.language, request)
+        wanted = page_language(self._web.language, request)
         if wanted in port.languages()[1:]:
             version = [port.paragraph_version(p.number, wanted) for p in paragraphs]
         return document_html(paragraphs, title, self._web.original_url, version)
@@ -266,14 +294,3 @@ class ChatPage:
             return self._service()
         except RuntimeError as exc:  # still loading, or failed to: said on the page and logged
             raise gr.Error(str(exc), print_exception=False) from None
-
-
-def _page_language(pinned: str, request: Any) -> str:
-    """The page's language: the pinned one, else the browser's first (Accept-Language)."""
-    if pinned != "auto":
-        return pinned
-    header = ""
-    if request is not None:
-        header = request.headers.get("accept-language", "")
-    first = header.split(",", 1)[0].split(";", 1)[0].strip().lower()
-    return first.split("-", 1)[0][:3]

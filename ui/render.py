@@ -28,8 +28,12 @@ _MARKER = re.compile(r"\[§(\d+)\]")
 _FIRST_SENTENCE = re.compile(r"^(.*?[.!?])(?:\s|$)")
 _SPANS = r"(?:\d{1,6}-\d{1,6})(?:,\d{1,6}-\d{1,6}){0,31}"
 # "4:0-120" the original's spans; "@en:0-95" the same passage's spans in a language
-# version, which the pane then shows; a final "!" shows the original all the same.
-_CITE = re.compile(rf"^(\d{{1,4}}):({_SPANS})?(?:@([a-z]{{2,3}}):({_SPANS})?(!)?)?$")
+# version, which the pane then shows; a final "!" shows the original all the same. A
+# paragraph of a library document has the document's id before it: "water-2026/4:0-120".
+_CITE = re.compile(
+    rf"^(?:([a-z0-9][a-z0-9-]{{1,62}})/)?(\d{{1,4}}):({_SPANS})?"
+    rf"(?:@([a-z]{{2,3}}):({_SPANS})?(!)?)?$"
+)
 _WORDS = re.compile(r"\S+\s*")
 
 _LABELS = {
@@ -45,6 +49,7 @@ _LABELS = {
         "helpful": "Nuttig",
         "not_helpful": "Niet nuttig",
         "conversation": "Gesprek downloaden (Markdown)",
+        "source": "Uit:",
     },
     "en": {
         "abstained": "Not in the conclusions",
@@ -58,6 +63,7 @@ _LABELS = {
         "helpful": "Helpful",
         "not_helpful": "Not helpful",
         "conversation": "Download the conversation (Markdown)",
+        "source": "From:",
     },
 }
 
@@ -73,11 +79,13 @@ class CiteRequest:
     language: str | None = None  # a language version of the same passage
     version_spans: Spans = field(default_factory=list)
     original: bool = False  # show the original although a version is named
+    document: str | None = None  # a library document's id; None: the configured document
 
     @property
     def reference(self) -> str:
         """The chip's reference (the inverse of ``parse_cite``)."""
-        text = f"{self.number}:{_spans(self.spans)}"
+        text = f"{self.document}/" if self.document else ""
+        text += f"{self.number}:{_spans(self.spans)}"
         if self.language:
             text += f"@{self.language}:{_spans(self.version_spans)}" + (
                 "!" if self.original else ""
@@ -97,14 +105,21 @@ def _labels(language: str) -> dict[str, str]:
     return _LABELS["nl" if language == "nl" else "en"]
 
 
-def chip(number: int, spans: Iterable[tuple[int, int]] = (), version: str = "") -> str:
+def chip(
+    number: int,
+    spans: Iterable[tuple[int, int]] = (),
+    version: str = "",
+    document: str | None = None,
+) -> str:
     """A clickable citation chip; the page's script sends its reference to the server.
 
     The reference lives in the fragment (``#cite=4:0-120``) because Gradio's sanitiser
     keeps ``href`` and ``class`` but drops ``data-*`` attributes. ``version`` is the
-    reference's version part (``@en:0-95``), when the answer quoted one.
+    reference's version part (``@en:0-95``), when the answer quoted one; ``document`` a
+    library document's id (``water-2026/4:0-120``).
     """
-    reference = f"{number}:{_spans(spans)}{version}"
+    reference = f"{document}/" if document else ""
+    reference += f"{number}:{_spans(spans)}{version}"
     return f'<a class="cite-chip" href="#cite={reference}" title="§{number}">[§{number}]</a>'
 
 
@@ -125,19 +140,30 @@ def partial_html(text: str) -> str:
     return f'<div class="answer streaming">{escape(text)}</div>'
 
 
-def answer_html(result: AnswerResult) -> str:
-    """The final answer with chips, or a distinct abstention offering the nearest paragraphs."""
+def answer_html(result: AnswerResult, library: str | None = None) -> str:
+    """The final answer with chips, or a distinct abstention offering the nearest paragraphs.
+
+    Args:
+        library: the configured document's id, when the assistant answers from a library:
+            the answer then names its document, and the chips of another carry its id.
+    """
     labels = _labels(result.language)
+    document = result.document if library and result.document != library else None
+    source = (
+        f'<p class="answer-source">{labels["source"]} {escape(result.document_title or "")}</p>'
+        if library and result.document_title
+        else ""
+    )
     if result.abstained:
         # The answer is the abstention sentence, then the suggestions as text: chips instead.
         first = _FIRST_SENTENCE.match(result.answer)
         said = first.group(1) if first else result.answer
-        offered = " ".join(chip(n) for n in result.suggestions)
+        offered = " ".join(chip(n, document=document) for n in result.suggestions)
         return (
             '<div class="abstention" role="note">'
             f'<strong class="abstention-label">{labels["abstained"]}</strong>'
             f"<p>{escape(said)}</p>"
-            f'<p class="suggestions">{labels["nearest"]} {offered}</p></div>'
+            f'<p class="suggestions">{labels["nearest"]} {offered}</p>{source}</div>'
         )
     spans = {c.paragraph: [(s.start, s.end) for s in c.sentences] for c in result.citations}
     versions = {
@@ -155,11 +181,12 @@ def answer_html(result: AnswerResult) -> str:
         number = int(match.group(1))
         claimed = own[number].popleft() if own[number] else None
         if claimed:
-            return chip(number, [claimed])
-        return chip(number, spans.get(number, []), versions.get(number, ""))
+            return chip(number, [claimed], document=document)
+        return chip(number, spans.get(number, []), versions.get(number, ""), document)
 
     lines = [f"<p>{_MARKER.sub(chip_of, escape(line))}</p>" for line in result.answer.splitlines()]
-    return f'<div class="answer">{"".join(lines)}{answer_actions(result.id, labels)}</div>'
+    actions = answer_actions(result.id, labels)
+    return f'<div class="answer">{source}{"".join(lines)}{actions}</div>'
 
 
 def _parsed_spans(text: str | None) -> Spans:
@@ -199,13 +226,14 @@ def parse_cite(value: str) -> CiteRequest:
     match = _CITE.match(value.strip())
     if not match:
         raise ValueError(f"not a citation reference: {value[:40]!r}")
-    number, spans, language, version_spans, original = match.groups()
+    document, number, spans, language, version_spans, original = match.groups()
     return CiteRequest(
         int(number),
         _parsed_spans(spans),
         language,
         _parsed_spans(version_spans),
         bool(original),
+        document,
     )
 
 
