@@ -15,11 +15,10 @@ text's own words) its weight rises with that coverage. LangChain's
 from __future__ import annotations
 
 import heapq
+import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Literal
-
-from rank_bm25 import BM25Okapi
 
 from assistant.result import RankedParagraph
 from assistant.text import Analyzer
@@ -102,15 +101,22 @@ def _by_pair(paragraphs: Any, sentences: Any, similarities: Any) -> dict[tuple[i
 
 
 class Bm25Ranker:
-    """BM25 over the paragraphs with a Snowball analyser (rank-bm25): of the document, in
-    its language, or of a language version, in that version's."""
+    """BM25 over the paragraphs with a Snowball analyser (bm25s, Lucene's formula): of the
+    document, in its language, or of a language version, in that version's.
+
+    bm25s keeps the scores as a sparse matrix: a question costs a sum of a few rows,
+    not a loop over every paragraph."""
 
     def __init__(self, document: Document | DocumentVersion, language: str = "nl") -> None:
+        import bm25s
+
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # no "Building index" per build
         self._analyze = Analyzer(language)
         self._numbers = [p.number for p in document.paragraphs]
         corpus = [self._analyze(p.text) for p in document.paragraphs]
         self._terms = [frozenset(doc) for doc in corpus]
-        self._bm25 = BM25Okapi(corpus)
+        self._bm25 = bm25s.BM25(method="lucene")
+        self._bm25.index(corpus, show_progress=False)
         self.vocabulary = frozenset(t for doc in corpus for t in doc)
 
     def score(self, text: str) -> tuple[dict[int, float], float, float]:
@@ -120,7 +126,10 @@ class Bm25Ranker:
         if not terms:
             return {n: 0.0 for n in self._numbers}, 0.0, 0.0
         known = sum(t in self.vocabulary for t in terms) / len(terms)
-        raw = self._bm25.get_scores(terms)
+        matched = [t for t in terms if t in self.vocabulary]
+        if not matched:
+            return {n: 0.0 for n in self._numbers}, known, 0.0
+        raw = self._bm25.get_scores(matched)
         scores = {n: max(0.0, float(s)) for n, s in zip(self._numbers, raw, strict=True)}
         best = max(self._numbers, key=lambda n: scores[n])
         terms_of_best = self._terms[self._numbers.index(best)]

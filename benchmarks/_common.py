@@ -23,7 +23,7 @@ PACKAGES = (
     "chromadb",
     "langchain-core",
     "langchain-chroma",
-    "rank-bm25",
+    "bm25s",
     "sentence-transformers",
     "torch",
     "pydantic",
