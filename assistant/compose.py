@@ -224,6 +224,7 @@ def _parts(
         version_weight=settings.version_weight,
         versions=versions,
         version_bm25=settings.version_bm25,
+        lexical_store=settings.data_dir / "lexical",
     )
     policy = AbstentionPolicy(
         document,

@@ -14,11 +14,17 @@ text's own words) its weight rises with that coverage. LangChain's
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import logging
+import os
+import shutil
 from collections import defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
+
+import numpy as np
 
 from assistant.result import RankedParagraph
 from assistant.text import Analyzer
@@ -29,8 +35,12 @@ from index.versions import DocumentVersion, Versions
 
 __all__ = ["Bm25Ranker", "HybridRetriever", "Ranking", "SearchQuery"]
 
+log = logging.getLogger(__name__)
+
 Mode = Literal["hybrid", "dense", "bm25"]
 RANKED = 100  # paragraphs a ranking lists (all of a shorter document)
+LEXICAL_K = 1_000  # paragraphs a lexical ranking lists at most
+DENSE_K = 1_000  # entries nearest to the question a dense ranking reads
 
 
 @dataclass(frozen=True)
@@ -104,37 +114,89 @@ class Bm25Ranker:
     """BM25 over the paragraphs with a Snowball analyser (bm25s, Lucene's formula): of the
     document, in its language, or of a language version, in that version's.
 
-    bm25s keeps the scores as a sparse matrix: a question costs a sum of a few rows,
-    not a loop over every paragraph."""
+    bm25s keeps the scores as a sparse matrix: a question costs a sum of a few rows, not a
+    loop over every paragraph. With a ``store`` directory the analysed index is kept
+    there, under a key of the text, the language and the analyser, and read back (mapped,
+    not loaded) by the next process instead of analysing every paragraph again.
+    """
 
-    def __init__(self, document: Document | DocumentVersion, language: str = "nl") -> None:
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # no "Building index" per build
+    def __init__(
+        self,
+        document: Document | DocumentVersion,
+        language: str = "nl",
+        store: Path | None = None,
+    ) -> None:
         self._analyze = Analyzer(language)
-        self._numbers = [p.number for p in document.paragraphs]
-        corpus = [self._analyze(p.text) for p in document.paragraphs]
-        self._terms = [frozenset(doc) for doc in corpus]
-        self._bm25 = bm25s.BM25(method="lucene")
-        self._bm25.index(corpus, show_progress=False)
-        self.vocabulary = frozenset(t for doc in corpus for t in doc)
+        self._numbers = np.asarray([p.number for p in document.paragraphs])
+        source = getattr(document, "fingerprint", None) or getattr(document, "sha256", "")
+        key = hashlib.sha256(f"{_LEXICAL_SCHEMA}|{language}|{source}".encode()).hexdigest()
+        directory = store / f"bm25-{key[:20]}" if store is not None and source else None
+        kept = _load_bm25(directory) if directory is not None else None
+        if kept is None or kept.scores["num_docs"] != len(self._numbers):
+            kept = _build_bm25([self._analyze(p.text) for p in document.paragraphs])
+            if directory is not None:
+                _save_bm25(kept, directory)
+        self._bm25: Any = kept
+        self.vocabulary = frozenset(t for t in self._bm25.vocab_dict if t)
 
     def score(self, text: str) -> tuple[dict[int, float], float, float]:
-        """BM25 score per paragraph, the share of query terms in the vocabulary, and the
-        share of query terms the best-scoring paragraph contains."""
+        """BM25 score per paragraph (the ``LEXICAL_K`` best of those it scored), the share
+        of query terms in the vocabulary, and the share of query terms the best-scoring
+        paragraph contains."""
         terms = self._analyze(text)
-        if not terms:
-            return {n: 0.0 for n in self._numbers}, 0.0, 0.0
-        known = sum(t in self.vocabulary for t in terms) / len(terms)
         matched = [t for t in terms if t in self.vocabulary]
-        if not matched:
-            return {n: 0.0 for n in self._numbers}, known, 0.0
-        raw = self._bm25.get_scores(matched)
-        scores = {n: max(0.0, float(s)) for n, s in zip(self._numbers, raw, strict=True)}
-        best = max(self._numbers, key=lambda n: scores[n])
-        terms_of_best = self._terms[self._numbers.index(best)]
-        covered = sum(t in terms_of_best for t in terms) / len(terms)
+        if not matched:  # bm25s refuses an empty query; nothing would score anyway
+            return {}, 0.0, 0.0
+        known = len(matched) / len(terms)
+        ids = self._bm25.get_tokens_ids(matched)
+        raw = np.maximum(self._bm25.get_scores_from_ids(ids), 0.0)
+        best = int(np.argmax(raw))  # the first of equals, in document order
+        columns = self._bm25.scores
+        indptr, indices = columns["indptr"], columns["indices"]
+        covered = sum(best in indices[indptr[t] : indptr[t + 1]] for t in ids) / len(terms)
+        scored = np.flatnonzero(raw)
+        if len(scored) > LEXICAL_K:  # fusion reads a ranking's head, not its tail
+            scored = scored[np.argpartition(-raw[scored], LEXICAL_K)[:LEXICAL_K]]
+        scores = dict(zip(self._numbers[scored].tolist(), raw[scored].tolist(), strict=True))
         return scores, known, covered
+
+
+_LEXICAL_SCHEMA = "bm25s-lucene-1"  # changes whenever a kept lexical index would differ
+
+
+def _build_bm25(corpus: list[list[str]]) -> Any:
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)  # no "Building index" per build
+    bm25 = bm25s.BM25(method="lucene")
+    bm25.index(corpus, show_progress=False)
+    return bm25
+
+
+def _load_bm25(directory: Path) -> Any | None:
+    """A kept lexical index, or None when there is none (or it cannot be read)."""
+    if not (directory / "params.index.json").is_file():
+        return None
+    import bm25s
+
+    try:
+        return bm25s.BM25.load(str(directory), mmap=True, show_progress=False)
+    except Exception as error:  # a damaged copy is built again
+        log.warning("the lexical index in %s cannot be read (%s); building it", directory, error)
+        return None
+
+
+def _save_bm25(bm25: Any, directory: Path) -> None:
+    """Keep ``bm25`` in ``directory``, whole or not at all; a failure costs only speed."""
+    staging = directory.with_name(f"{directory.name}.{os.getpid()}.tmp")
+    try:
+        bm25.save(str(staging), show_progress=False)
+        staging.rename(directory)
+    except OSError as error:  # another process was first, or the disk is full
+        if not directory.is_dir():
+            log.warning("could not keep the lexical index in %s: %s", directory, error)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 class HybridRetriever:
@@ -156,10 +218,14 @@ class HybridRetriever:
         version_weight: float = 1.0,
         versions: Versions | None = None,
         version_bm25: bool = True,
+        lexical_store: Path | None = None,
     ) -> None:
+        """Args:
+        lexical_store: a directory the lexical indexes are kept in (see ``Bm25Ranker``).
+        """
         self._document = document
         self._index = index
-        self._bm25 = Bm25Ranker(document)
+        self._bm25 = Bm25Ranker(document, store=lexical_store)
         self._mode = mode
         self._bm25_weight = bm25_weight
         self._rrf_k = rrf_k
@@ -173,7 +239,9 @@ class HybridRetriever:
         # BM25 over each version in its own language: the lexical evidence a question in
         # that language has (the Dutch BM25 shares few words with it).
         self._version_bm25 = (
-            {v.language: Bm25Ranker(v, v.language) for v in versions or ()} if version_bm25 else {}
+            {v.language: Bm25Ranker(v, v.language, lexical_store) for v in versions or ()}
+            if version_bm25
+            else {}
         )
 
     @property
@@ -182,7 +250,9 @@ class HybridRetriever:
 
     def _dense(self, text: str, language: str | None = None) -> _Dense:
         vector = self._index.embedder.embed_query(text)
-        scored = self._index.scored(vector)
+        # Only the nearest entries are read on: a ranking lists at most RANKED paragraphs,
+        # and a large document's tail would cost a Python loop per question.
+        scored = self._index.scored(vector).nearest(DENSE_K)
         paragraphs, sentences, similarities = (
             scored.paragraphs, scored.sentences, scored.similarities
         )  # fmt: skip
@@ -262,7 +332,9 @@ class HybridRetriever:
                 )
         if query.cited:
             add({n: 1.0 / (i + 1) for i, n in enumerate(query.cited)}, self._history_weight / 2)
-        numbers = [p.number for p in self._document.paragraphs]
+        numbers: Any = [p.number for p in self._document.paragraphs]
+        if len(numbers) > RANKED:  # a long document: the paragraphs some signal found
+            numbers = fused.keys() | dense.keys()
         # Dense similarity breaks the remaining ties (e.g. BM25 with no match). Only the
         # first RANKED are kept: nothing reads further down a long document's ranking.
         ordered = heapq.nsmallest(RANKED, numbers, key=lambda n: (-fused[n], -dense.get(n, 0.0), n))

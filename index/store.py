@@ -56,6 +56,9 @@ def _absent(error: Exception) -> bool:
     return "does not exist" in str(error) or "not found" in str(error).lower()
 
 
+# Entries an index too large for memory returns per question through Chroma's HNSW: a
+# ranking lists at most 100 paragraphs, and a paragraph has a handful of entries.
+LARGE_K = 1_000
 REFRESH_SECONDS = 10.0  # how often a search looks whether the index was rebuilt elsewhere
 
 
@@ -341,8 +344,9 @@ class ParagraphIndex:
         ]
 
     def search_all(self, vector: list[float]) -> list[Hit]:
-        """Every entry of the document (sentences, paragraphs, questions), nearest first,
-        and the nearest exemplar of each kind (instruction, everyday question)."""
+        """Every entry of the document (sentences, paragraphs, questions), nearest first
+        (of an index too large for memory, the ``LARGE_K`` nearest), and the nearest
+        exemplar of each kind (instruction, everyday question)."""
         return self.scored(vector).hits()
 
     def scored(self, vector: list[float]) -> Scored:
@@ -353,13 +357,15 @@ class ParagraphIndex:
         costs half as much again as embedding the question. The copy is taken on the
         first search and taken again when the index was rebuilt (by this process, or by a
         build job elsewhere: looked up every ``REFRESH_SECONDS``); a larger index is
-        searched through Chroma's HNSW.
+        searched through Chroma's HNSW for its ``LARGE_K`` nearest entries.
         """
         memory = self._current_memory()
         query = unit(np.asarray(vector, dtype=np.float32))
         if memory.entries is None:
-            every = self.search(vector, k=max(self.entries, 1), where={"paragraph": {"$gte": 0}})
-            scored = Scored.of_hits(every)
+            nearest = self.search(
+                vector, k=max(min(self.entries, LARGE_K), 1), where={"paragraph": {"$gte": 0}}
+            )
+            scored = Scored.of_hits(nearest)
         else:
             scored = memory.entries.scored(query)
         exemplars = {kind: float(np.max(m @ query)) for kind, m in memory.exemplars.items()}

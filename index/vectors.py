@@ -132,6 +132,20 @@ class Scored(NamedTuple):
             np.asarray(version_sentences, dtype=np.int64),
         )
 
+    def nearest(self, k: int) -> Scored:
+        """The ``k`` entries nearest to the question (all, when there are no more)."""
+        if len(self.similarities) <= k:
+            return self
+        rows = np.argpartition(-self.similarities, k)[:k]
+        return Scored(
+            self.paragraphs[rows],
+            self.sentences[rows],
+            self.similarities[rows],
+            self.languages[rows],
+            self.version_sentences[rows],
+            self.exemplars,
+        )
+
     def hits(self) -> list[Hit]:
         """The entries as hits, nearest first, then one hit a kind of exemplar."""
         order = np.argsort(-self.similarities, kind="stable")
