@@ -362,10 +362,11 @@ class ParagraphIndex:
         memory = self._current_memory()
         query = unit(np.asarray(vector, dtype=np.float32))
         if memory.entries is None:
-            nearest = self.search(
-                vector, k=max(min(self.entries, LARGE_K), 1), where={"paragraph": {"$gte": 0}}
-            )
-            scored = Scored.of_hits(nearest)
+            # No filter: Chroma would read every entry's metadata to apply one. The
+            # exemplars among the nearest are dropped here instead.
+            held = sum(len(m) for m in memory.exemplars.values())
+            k = max(min(self.entries, LARGE_K + held), 1)
+            scored = Scored.of_hits([h for h in self.search(vector, k=k) if h.paragraph >= 0])
         else:
             scored = memory.entries.scored(query)
         exemplars = {kind: float(np.max(m @ query)) for kind, m in memory.exemplars.items()}
