@@ -34,8 +34,14 @@ def _sources(result: AnswerResult) -> list[str]:
 
 def answer_markdown(stored: StoredAnswer, document: str) -> str:
     """The answer with its question, every citation's paragraph and cited sentence, the
-    document and its date, the answerer or model, and the time."""
+    document and its date, the answerer or model, and the time.
+
+    Args:
+        document: the configured document's title; an answer from another document of the
+            library names its own.
+    """
     result = stored.result
+    document = result.document_title or document
     lines = [
         f"# {result.question}",
         "",
@@ -57,7 +63,7 @@ def answer_markdown(stored: StoredAnswer, document: str) -> str:
 def answer_json(stored: StoredAnswer, document: str) -> dict[str, Any]:
     """The same as JSON: the kept answer with the document's name."""
     data: dict[str, Any] = stored.model_dump(mode="json")
-    data["document"] = document
+    data["document"] = stored.result.document_title or document
     data["answered"] = _when(stored.created)
     return data
 
@@ -70,5 +76,7 @@ def conversation_markdown(turns: Sequence[tuple[str, AnswerResult | None]], docu
         if result is None:
             lines += ["(no answer)", ""]
             continue
-        lines += [result.answer, *_sources(result), ""]
+        source = result.document_title
+        named = [f"From: {source}", ""] if source and source != document else []
+        lines += [*named, result.answer, *_sources(result), ""]
     return "\n".join(lines)

@@ -286,6 +286,8 @@ def test_the_api_lists_documents_answers_scoped_and_serves_their_paragraphs(
         assert answer["document"] == WATER_ID
         assert answer["citations"][0]["document"] == WATER_ID
         assert answer["citations"][0]["paragraph"] == 3
+        exported = api.get(f"/api/answers/{answer['id']}", params={"format": "md"}).text
+        assert "- Document: Conclusies van de Raad over drinkwater" in exported
         scoped = api.post(
             "/api/ask", json={"question": LEAKS, "documents": [CONCLUSIONS_ID]}
         ).json()

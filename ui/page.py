@@ -107,6 +107,7 @@ class ChatPage:
                     choices=[],
                     value=[],
                     multiselect=True,
+                    allow_custom_value=True,  # checked by the service: Gradio logs a traceback
                     label=t("documents"),
                     info=t("documents_info"),
                     elem_id="documents",
@@ -160,9 +161,7 @@ class ChatPage:
         )
         blocks.load(self._document_loader(), None, [self.document], api_visibility="private")
         blocks.load(self.document_choices, None, [self.documents], api_visibility="private")
-        self.documents.change(
-            lambda chosen: list(chosen or []), self.documents, self.scope, api_visibility="private"
-        )
+        self.documents.change(_chosen, self.documents, self.scope, api_visibility="private")
         opened = [
             self.pane, self.tabs, self.chat, self.turns, self.details, self.language,
             self.answer_ids, self.conversation,
@@ -294,3 +293,8 @@ class ChatPage:
             return self._service()
         except RuntimeError as exc:  # still loading, or failed to: said on the page and logged
             raise gr.Error(str(exc), print_exception=False) from None
+
+
+def _chosen(value: Any) -> list[str]:
+    """The filter's value as the ids it holds (a client may send anything)."""
+    return [v for v in value if isinstance(v, str)][:100] if isinstance(value, list) else []
