@@ -61,24 +61,12 @@ def cmd_documents(args: argparse.Namespace) -> int:
 
     settings = settings_of(args)
     document = load_document(settings.document_path, settings.errata_path)
-    listed = [
-        DocumentInfo(
-            id=settings.document_key,
-            title=settings.document_title,
-            date=settings.document_date,
-            language=settings.document_language,
-            paragraphs=len(document.paragraphs),
-            removable=False,
-        )
-    ]
+    listed = [DocumentInfo.configured(settings, document)]
     try:
         entries = Library(settings.library_dir).entries()
     except LibraryError as error:
         raise CliError(str(error), EXIT_ERROR) from error
-    listed += [
-        DocumentInfo(**entry.model_dump(exclude={"source_sha256"}), removable=True)
-        for entry in entries
-    ]
+    listed += [DocumentInfo.added_as(entry) for entry in entries]
     if args.json:
         print(json.dumps([d.model_dump() for d in listed], ensure_ascii=False, indent=2))
         return 0

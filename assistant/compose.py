@@ -284,14 +284,6 @@ def _library(
         retriever, _, _, answerer = _parts(
             settings, document, index, versions, names, embedder, llm_http_client
         )
-        info = DocumentInfo(
-            id=entry.id,
-            title=entry.title,
-            date=entry.date,
-            language=entry.language,
-            paragraphs=entry.paragraphs,
-            added=entry.added,
-            removable=True,
-        )
+        info = DocumentInfo.added_as(entry)
         shelves.append(Shelf(info, document, index, retriever, answerer, versions))
     return shelves

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from assistant.text import has_surrogate
-from index.document import Paragraph, Sentence
+from index.document import Document, Paragraph, Sentence
+
+if TYPE_CHECKING:
+    from assistant.settings import Settings
+    from index.library import LibraryEntry
 
 __all__ = [
     "AnswerResult",
@@ -103,6 +107,23 @@ class DocumentInfo(BaseModel):
     paragraphs: int = Field(description="How many numbered units it has (0 = its cover note).")
     added: str | None = Field(default=None, description="When it joined the library (UTC).")
     removable: bool = Field(description="False for the configured document (a setting).")
+
+    @classmethod
+    def configured(cls, settings: Settings, document: Document) -> DocumentInfo:
+        """The configured document, as the settings name it."""
+        return cls(
+            id=settings.document_key,
+            title=settings.document_title,
+            date=settings.document_date,
+            language=settings.document_language,
+            paragraphs=len(document.paragraphs),
+            removable=False,
+        )
+
+    @classmethod
+    def added_as(cls, entry: LibraryEntry) -> DocumentInfo:
+        """A document of the library, as its catalogue entry describes it."""
+        return cls(**entry.model_dump(exclude={"source_sha256"}), removable=True)
 
 
 class RankedParagraph(BaseModel):

@@ -94,14 +94,7 @@ class AssistantService:
         self.versions = versions or Versions(settings.document_language)
         self._messages = messages or load_messages()
         self.answers = answers
-        info = DocumentInfo(
-            id=settings.document_key,
-            title=settings.document_title,
-            date=settings.document_date,
-            language=settings.document_language,
-            paragraphs=len(document.paragraphs),
-            removable=False,
-        )
+        info = DocumentInfo.configured(settings, document)
         self._first = Shelf(info, document, index, retriever, answerer, self.versions)
         self._watch = watch
         self._shelves = self._shelved(library)
