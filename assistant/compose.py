@@ -25,7 +25,7 @@ from index.clients import make_http_client, open_client
 from index.document import Document, load_document
 from index.embedders import Embedder, RecentQueries
 from index.enrichment import load_enrichment
-from index.library import Library
+from index.library import Library, LibraryEntry
 from index.store import IndexReport, ParagraphIndex
 from index.versions import Versions, load_versions
 from prompts.messages import load_messages
@@ -151,13 +151,7 @@ def build_assistant(
     client = client if client is not None else chroma_client(settings)
     # Every document of the library embeds the question: once is enough.
     embedder = RecentQueries(embedder)
-    index = ParagraphIndex(
-        client,
-        settings.collection,
-        embedder,
-        lock_dir=settings.data_dir,
-        in_memory=settings.index_in_memory,
-    )
+    index = _paragraph_index(settings, client, embedder, settings.collection)
     enrichment = load_enrichment(
         settings.questions_path,
         settings.instructions_path,
@@ -172,9 +166,10 @@ def build_assistant(
         settings, document, index, versions, names, embedder, llm_http_client
     )
     library = Library(settings.library_dir)
+    kept: dict[LibraryEntry, Shelf] = {}  # a reload builds only the documents that are new
 
     def shelves() -> list[Shelf]:
-        return _library(settings, library, client, embedder, llm_http_client, progress)
+        return _library(settings, library, kept, client, embedder, llm_http_client, progress)
 
     watch = LibraryWatch(library.catalogue, shelves, every=LIBRARY_REFRESH_SECONDS)
     first_shelves = shelves()
@@ -256,9 +251,15 @@ def library_index(
 ) -> ParagraphIndex:
     """The index of the library's document ``ident`` (a collection of its own)."""
     digest = hashlib.sha256(ident.encode()).hexdigest()[:16]
+    return _paragraph_index(settings, client, embedder, f"{settings.collection}-doc-{digest}")
+
+
+def _paragraph_index(
+    settings: Settings, client: Any, embedder: Embedder, collection: str
+) -> ParagraphIndex:
     return ParagraphIndex(
         client,
-        f"{settings.collection}-doc-{digest}",
+        collection,
         embedder,
         lock_dir=settings.data_dir,
         in_memory=settings.index_in_memory,
@@ -268,14 +269,21 @@ def library_index(
 def _library(
     settings: Settings,
     library: Library,
+    kept: dict[LibraryEntry, Shelf],
     client: Any,
     embedder: Embedder,
     llm_http_client: Any,
     progress: Callable[[int, int], None] | None,
 ) -> list[Shelf]:
-    """A shelf for each document of the library, its index built unless current."""
+    """A shelf for each document of the library, its index built unless current; the
+    shelves in ``kept`` are used again for entries that did not change (and ``kept`` is
+    left holding the library's shelves as they are now)."""
     shelves: list[Shelf] = []
-    for entry in library.entries():
+    entries = library.entries()
+    for entry in entries:
+        if entry in kept:
+            shelves.append(kept[entry])
+            continue
         document = library.document(entry)
         index = library_index(settings, client, embedder, entry.id)
         index.ensure(document, progress=progress)
@@ -286,4 +294,6 @@ def _library(
         )
         info = DocumentInfo.added_as(entry)
         shelves.append(Shelf(info, document, index, retriever, answerer, versions))
+    kept.clear()
+    kept.update(zip(entries, shelves, strict=True))
     return shelves
