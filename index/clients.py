@@ -10,8 +10,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
+import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from typing import Any
 __all__ = [
     "IndexError_",
     "build_lock",
+    "check_free_space",
+    "disk_bytes",
     "close_client",
     "make_client",
     "make_http_client",
@@ -26,6 +29,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+_SLACK = 256 * 1024  # SQLite journal and HNSW headers on top of the data itself
 
 
 class IndexError_(RuntimeError):  # noqa: N801 - avoid shadowing the builtin IndexError
@@ -158,3 +163,26 @@ def build_lock(data_dir: Path | None, name: str = "build.lock") -> Iterator[None
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def disk_bytes(path: Path) -> int:
+    """The bytes the files under ``path`` take."""
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def check_free_space(store: Path, kept: Callable[[], str]) -> None:
+    """Refuse a rebuild of the local ``store`` that would fill the disk, before writing.
+
+    A new index takes about as much room as the store already holds, and SQLite cannot
+    even drop a half-built collection on a full disk. Only a local store is checked (a
+    Chroma server's disk is its own); ``kept`` says what is left meanwhile.
+    """
+    if not store.is_dir():
+        return
+    needed = disk_bytes(store) + _SLACK
+    free = shutil.disk_usage(store).free
+    if free < needed:
+        raise IndexError_(
+            f"not enough free space to build the index in {store}: it needs about "
+            f"{needed / 2**20:.1f} MiB and {free / 2**20:.1f} MiB are free; {kept()}"
+        )

@@ -9,7 +9,6 @@ only once it is complete, so a failed build never leaves a half-written index.
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from index.clients import IndexError_, build_lock, close_client
+from index.clients import IndexError_, build_lock, check_free_space, close_client
 from index.document import Document
 from index.embedders import Embedder
 from index.enrichment import Enrichment
@@ -47,7 +46,6 @@ __all__ = [
 
 SCHEMA_VERSION = "4"
 _BATCH = 64
-_SLACK = 256 * 1024  # SQLite journal and HNSW headers on top of the data itself
 log = logging.getLogger(__name__)
 
 
@@ -188,28 +186,10 @@ class ParagraphIndex:
                     False, "built by another process", time.perf_counter() - started, self.count()
                 )
             log.info("building index '%s': %s", self._name, reason)
-            self._check_space()
+            if self._lock_dir is not None:
+                check_free_space(self._lock_dir / "chroma", self._kept)
             embedded = self._build(document, enrichment, versions, progress)
         return IndexReport(True, reason, time.perf_counter() - started, self.count(), embedded)
-
-    def _check_space(self) -> None:
-        """Refuse a rebuild that would fill the disk before writing anything.
-
-        A new index takes about as much room as the store already holds, and SQLite
-        cannot even drop a half-built collection on a full disk. Only the local
-        store is checked: a Chroma server's disk is its own.
-        """
-        store = None if self._lock_dir is None else self._lock_dir / "chroma"
-        if store is None or not store.is_dir():
-            return
-        needed = sum(f.stat().st_size for f in store.rglob("*") if f.is_file()) + _SLACK
-        free = shutil.disk_usage(store).free
-        if free < needed:
-            raise IndexError_(
-                f"not enough free space to build the index in {store}: it needs about "
-                f"{needed / 2**20:.1f} MiB and {free / 2**20:.1f} MiB are free; "
-                f"{self._kept()}"
-            )
 
     def _build(
         self,
