@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
-from assistant.cli_support import EXIT_ERROR, CliError, settings_of
+from assistant.cli_support import EXIT_ERROR, CliError, indexing_progress, settings_of
 
 __all__ = ["cmd_add", "cmd_documents", "cmd_remove", "library_commands"]
 
@@ -19,37 +18,25 @@ def cmd_add(args: argparse.Namespace) -> int:
     from index.library import LibraryError
 
     settings = settings_of(args)
-    bar: Any = None
-
-    def progress(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            from tqdm import tqdm
-
-            bar = tqdm(total=total, desc="indexing", unit="entry", file=sys.stderr)
-        bar.update(done - bar.n)
-
     try:
-        entry, report = add_document(
-            settings,
-            Path(args.file),
-            id=args.id,
-            title=args.title,
-            date=args.date,
-            language=args.language,
-            progress=progress,
-        )
+        with indexing_progress() as progress:
+            entry, report = add_document(
+                settings,
+                Path(args.file),
+                id=args.id,
+                title=args.title,
+                date=args.date,
+                language=args.language,
+                progress=progress,
+            )
     except LibraryError as error:
         raise CliError(str(error), EXIT_ERROR) from error
     except IndexError_ as error:
         raise CliError(f"{error}; the library is unchanged", EXIT_ERROR) from error
-    finally:
-        if bar is not None:
-            bar.close()
     print(
         f"added '{entry.id}': {entry.paragraphs} paragraphs (0-{entry.paragraphs - 1}), "
         f"{report.entries} entries indexed in {report.seconds:.1f} s; a running server "
-        "answers from it after its next start"
+        "takes it up within seconds"
     )
     return 0
 

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
-__all__ = ["EXIT_ERROR", "EXIT_USAGE", "CliError", "service_of", "settings_of"]
+__all__ = [
+    "EXIT_ERROR",
+    "EXIT_USAGE",
+    "CliError",
+    "indexing_progress",
+    "service_of",
+    "settings_of",
+]
 
 EXIT_USAGE = 2
 EXIT_ERROR = 1
@@ -42,11 +51,9 @@ def settings_of(args: argparse.Namespace) -> Any:
         raise CliError(f"invalid settings: {error}") from error
 
 
-def service_of(args: argparse.Namespace, *, rebuild: bool = False, quiet: bool = False) -> Any:
-    from assistant.compose import build_assistant
-    from index.store import IndexError_
-
-    settings = settings_of(args)
+@contextlib.contextmanager
+def indexing_progress(quiet: bool = False) -> Iterator[Callable[[int, int], None]]:
+    """A progress callback that draws a bar on stderr once a build starts (none if quiet)."""
     bar: Any = None
 
     def progress(done: int, total: int) -> None:
@@ -60,12 +67,22 @@ def service_of(args: argparse.Namespace, *, rebuild: bool = False, quiet: bool =
         bar.update(done - bar.n)
 
     try:
-        built = build_assistant(settings, progress=progress, rebuild=rebuild)
-    except (IndexError_, FileNotFoundError, ValueError) as error:
-        raise CliError(str(error), EXIT_ERROR) from error
+        yield progress
     finally:
         if bar is not None:
             bar.close()
+
+
+def service_of(args: argparse.Namespace, *, rebuild: bool = False, quiet: bool = False) -> Any:
+    from assistant.compose import build_assistant
+    from index.store import IndexError_
+
+    settings = settings_of(args)
+    try:
+        with indexing_progress(quiet) as progress:
+            built = build_assistant(settings, progress=progress, rebuild=rebuild)
+    except (IndexError_, FileNotFoundError, ValueError) as error:
+        raise CliError(str(error), EXIT_ERROR) from error
     report = built.report
     if report.built and not quiet:
         print(f"index built ({report.reason}) in {report.seconds:.1f} s", file=sys.stderr)
