@@ -157,7 +157,7 @@ def replica(size: int, data: Path, queries: int) -> dict[str, Any]:
         {
             "query_dense": lambda q: index.scored(embedder.embed_query(q)),
             "query_bm25": lexical.score,
-            # As a question is answered: its language detected (lingua), then ranked.
+            # As a question is answered: its language detected, then ranked.
             "query_hybrid": lambda q: hybrid.rank(SearchQuery(q, language=detect_language(q))),
         },
         questions,
