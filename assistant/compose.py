@@ -119,9 +119,11 @@ def _generative(
     versions: Versions,
 ) -> Answerer:
     from assistant.llm import ChatClient, CitationVerifier, GenerativeAnswerer
+    from assistant.llm.consistency import Opposites
 
     llm = settings.llm
-    verifier = CitationVerifier.from_settings(document, embedder, llm, names, versions)
+    opposites = Opposites.load(settings.opposites_path)
+    verifier = CitationVerifier.from_settings(document, embedder, llm, names, versions, opposites)
     client = ChatClient(llm, http_client=http_client)
     return GenerativeAnswerer(
         llm, document, offline, verifier, load_messages(), client, versions=versions

@@ -60,7 +60,11 @@ def _stopwords(language: str) -> frozenset[str]:
 class Analyzer:
     """Lower-case, fold accents, drop stop words and stem with Snowball."""
 
-    def __init__(self, language: str = "nl") -> None:
+    def __init__(self, language: str = "nl", *, stop_words: bool = True) -> None:
+        """Args:
+        stop_words: drop the language's stop words (stopwords-iso's lists are long:
+            English 'significant' and 'important' are in them).
+        """
         import snowballstemmer
 
         names = {"nl": "dutch", "en": "english", "de": "german", "fr": "french"}
@@ -69,7 +73,7 @@ class Analyzer:
         # A Snowball stemmer keeps the word it works on in itself, and analyzers are
         # shared (cached per language) by concurrent requests.
         self._lock = threading.Lock()
-        self._stop = _stopwords(language)
+        self._stop = _stopwords(language) if stop_words else frozenset()
 
     def __call__(self, text: str) -> list[str]:
         tokens = [t for t in _WORD.findall(fold(text)) if t not in self._stop]

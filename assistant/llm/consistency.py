@@ -8,7 +8,10 @@ sentence round:
 - an antonym: a word of the sentence with an antonym prefix dropped or added
   ('onaanvaardbaar' -> 'aanvaardbaar', 'niet-bindende' -> 'bindende');
 - a negation word (niet/geen/nooit, not/no/never, pas/aucun/jamais, nicht/kein/nie) that
-  negates something the other text also says, on one side only.
+  negates something the other text also says, on one side only;
+- a word of opposite direction from a reviewed list (``Opposites``: 'verzwakken' where the
+  text says 'versterken', 'undermines' for 'contributes'), in the claim's own language
+  against the sentence in that language (the original, or a language version).
 
 A claim in the support's language (the document's, or a language version's) is aligned
 with the sentence word for word, so a negation counts only where the words after it are in
@@ -22,11 +25,13 @@ only where the sentence holds at most one, so that which one the claim rests on 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 
-from assistant.text import fold
+from assistant.text import Analyzer, fold
 
-__all__ = ["PolarityCheck", "negations"]
+__all__ = ["Opposites", "PolarityCheck", "negations"]
 
 # Words, hyphenated compounds kept whole ('niet-bindende', 'non-binding').
 _WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
@@ -106,12 +111,76 @@ def negations(text: str, language: str) -> int:
     return len(_negating(words, language)) + adjectives + either
 
 
+@cache
+def _analyzer(language: str) -> Analyzer:
+    # Every word counts: 'significant' is an English stop word. Thread-safe: it locks.
+    return Analyzer(language, stop_words=False)
+
+
+@dataclass(frozen=True)
+class Opposites:
+    """Pairs of word sets of opposite direction per language, matched by Snowball stem.
+
+    A claim says the opposite of its support when it has a word of one side that the
+    support lacks, where the support has a word of the other side that the claim lacks.
+    """
+
+    # language -> [(one side's stems, the other side's stems, their words for the reason)]
+    pairs: dict[str, tuple[tuple[frozenset[str], frozenset[str], str, str], ...]] = field(
+        default_factory=dict
+    )
+
+    @classmethod
+    def load(cls, path: Path | None) -> Opposites:
+        """The list in ``path`` (see ``index/data/opposites.tsv``); none without a path.
+
+        Raises:
+            ValueError: a line that is not 'language<TAB>words<TAB>words', naming it.
+        """
+        if path is None:
+            return cls()
+        found: dict[str, list[tuple[frozenset[str], frozenset[str], str, str]]] = {}
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip() or line.startswith("#"):
+                continue
+            parts = line.split("\t")
+            sides = [[w.strip() for w in part.split(",") if w.strip()] for part in parts[1:]]
+            if len(parts) != 3 or not all(sides) or any(" " in w for s in sides for w in s):
+                raise ValueError(
+                    f"{path}, line {number}: expected 'language<TAB>words<TAB>words' "
+                    "(single words, comma-separated)"
+                )
+            analyze = _analyzer(parts[0].strip())
+            one, other = (frozenset(t for w in side for t in analyze(w)) for side in sides)
+            found.setdefault(parts[0].strip(), []).append(
+                (one, other, "/".join(sides[0][:2]), "/".join(sides[1][:2]))
+            )
+        return cls({language: tuple(pairs) for language, pairs in found.items()})
+
+    def reversed(self, claim: str, support: str, language: str) -> str | None:
+        """Why ``claim`` says the opposite of ``support`` (both in ``language``), or None."""
+        pairs = self.pairs.get(language)
+        if not pairs:
+            return None
+        analyze = _analyzer(language)
+        said, source = set(analyze(claim)), set(analyze(support))
+        for one, other, one_words, other_words in pairs:
+            for ours, theirs, our_words, their_words in (
+                (one, other, one_words, other_words),
+                (other, one, other_words, one_words),
+            ):
+                if (ours & said) - source and (theirs & source) - said:
+                    return f"says '{our_words}' where the text says '{their_words}'"
+        return None
+
+
 @dataclass(frozen=True)
 class PolarityCheck:
     """Finds a claim that says the opposite of its support sentence (see the module)."""
 
     document_language: str = "nl"
     reach: int = 3  # words after a negation that it may negate
+    opposites: Opposites = field(default_factory=Opposites)
 
     def reversed(
         self, claim: str, language: str, support: str, support_language: str | None = None
@@ -126,6 +195,10 @@ class PolarityCheck:
         """
         if not support:
             return None
+        if language == (support_language or self.document_language):
+            opposite = self.opposites.reversed(claim, support, language)
+            if opposite:
+                return opposite
         if language == self.document_language and support_language is None:
             return self._aligned(_words(claim), _words(support), language)
         in_support = negations(support, support_language or self.document_language)

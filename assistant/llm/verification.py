@@ -13,7 +13,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from assistant.llm.consistency import PolarityCheck, negations
+from assistant.llm.consistency import Opposites, PolarityCheck, negations
 from assistant.llm.facts import NamedFacts
 from assistant.llm.support_texts import VersionUnits, unit, verbatim
 from assistant.markers import MARKER_RUN, Piece, SentenceSplitter, cited_numbers, strip_markers
@@ -144,6 +144,7 @@ class CitationVerifier:
         llm: LLMSettings,
         known_names: KnownNames,
         versions: Versions | None = None,
+        opposites: Opposites | None = None,
     ) -> CitationVerifier:
         """The verifier with the ``llm`` section's calibrated thresholds."""
         return cls(
@@ -154,6 +155,7 @@ class CitationVerifier:
             lexical_weight=llm.support_lexical_weight,
             joint_tolerance=llm.support_joint_tolerance,
             known_names=known_names,
+            polarity=PolarityCheck(opposites=opposites or Opposites()),
             versions=versions,
         )
 

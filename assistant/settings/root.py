@@ -121,6 +121,14 @@ class Settings(BaseSettings):
         default=_PACKAGE_DATA / "names.tsv",
         description="The document's names in other languages, for abstention; empty for none.",
     )
+    opposites_path: Path | None = Field(
+        default=_PACKAGE_DATA / "opposites.tsv",
+        description=(
+            "Reviewed words of opposite direction per language ('strengthen' / 'weaken'), "
+            "by which the verifier catches a generated claim that reverses its support; "
+            "empty for none."
+        ),
+    )
     data_dir: Path = Field(
         default_factory=default_data_dir,
         description="Directory of the persistent Chroma index.",
@@ -331,6 +339,7 @@ class Settings(BaseSettings):
     @field_validator(
         "errata_path",
         "names_path",
+        "opposites_path",
         "questions_path",
         "instructions_path",
         "offtopic_path",
