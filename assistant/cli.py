@@ -108,7 +108,7 @@ def cmd_paragraphs(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from index.document import load_document
+    from index.document import Paragraph, load_document
 
     settings = settings_of(args)
     document = load_document(settings.document_path, settings.errata_path)
@@ -120,7 +120,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     except KeyError as error:
         raise CliError(str(error.args[0])) from None
     if args.json:
-        print(paragraph.model_dump_json(indent=2))
+        print(TypeAdapter(Paragraph).dump_json(paragraph, indent=2).decode())
     else:
         print(f"§{paragraph.number}\n{paragraph.text}")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -102,12 +103,11 @@ def test_a_rebuild_embeds_only_the_texts_that_changed(
     # An erratum in one sentence of §4: that sentence and its paragraph are new texts.
     paragraph = document.paragraph(4)
     first = paragraph.sentences[0]
-    changed_sentence = first.model_copy(update={"text": first.text.replace("met klem", "sterk")})
-    changed = paragraph.model_copy(
-        update={
-            "text": paragraph.text.replace(first.text, changed_sentence.text),
-            "sentences": (changed_sentence, *paragraph.sentences[1:]),
-        }
+    changed_sentence = replace(first, text=first.text.replace("met klem", "sterk"))
+    changed = replace(
+        paragraph,
+        text=paragraph.text.replace(first.text, changed_sentence.text),
+        sentences=(changed_sentence, *paragraph.sentences[1:]),
     )
     edited = document.model_copy(
         update={
