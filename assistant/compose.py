@@ -16,7 +16,7 @@ from assistant.abstention import AbstentionPolicy, load_answer_types
 from assistant.answering import Answerer, ExtractiveAnswerer
 from assistant.answers import AnswerStore
 from assistant.result import DocumentInfo
-from assistant.retrieval import HybridRetriever
+from assistant.retrieval import HybridRetriever, prune_lexical
 from assistant.service import AssistantService
 from assistant.settings import Settings
 from assistant.shelves import LibraryWatch, Shelf
@@ -175,6 +175,10 @@ def build_assistant(
 
     watch = LibraryWatch(library.catalogue, shelves, every=LIBRARY_REFRESH_SECONDS)
     first_shelves = shelves()
+    used = retriever.lexical_directories.union(
+        *(s.retriever.lexical_directories for s in first_shelves)
+    )
+    prune_lexical(settings.data_dir / "lexical", used)
     answers = answer_store(settings) if settings.answers_kept else None
     service = AssistantService(
         settings,

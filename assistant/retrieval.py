@@ -33,7 +33,7 @@ from index.store import INSTRUCTION, OFFTOPIC, QUESTION, VERSION, ParagraphIndex
 from index.vectors import max_by
 from index.versions import DocumentVersion, Versions
 
-__all__ = ["Bm25Ranker", "HybridRetriever", "Ranking", "SearchQuery"]
+__all__ = ["Bm25Ranker", "HybridRetriever", "Ranking", "SearchQuery", "prune_lexical"]
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +131,7 @@ class Bm25Ranker:
         source = getattr(document, "fingerprint", None) or getattr(document, "sha256", "")
         key = hashlib.sha256(f"{_LEXICAL_SCHEMA}|{language}|{source}".encode()).hexdigest()
         directory = store / f"bm25-{key[:20]}" if store is not None and source else None
+        self.directory = directory  # where it is kept, if anywhere
         kept = _load_bm25(directory) if directory is not None else None
         if kept is None or kept.scores["num_docs"] != len(self._numbers):
             kept = _build_bm25([self._analyze(p.text) for p in document.paragraphs])
@@ -184,6 +185,23 @@ def _load_bm25(directory: Path) -> Any | None:
     except Exception as error:  # a damaged copy is built again
         log.warning("the lexical index in %s cannot be read (%s); building it", directory, error)
         return None
+
+
+def prune_lexical(store: Path, used: set[Path]) -> list[Path]:
+    """Delete the kept lexical indexes in ``store`` other than ``used`` (those of texts
+    that changed or documents that left); the ones deleted.
+
+    A process that still maps a deleted one keeps reading it (the file lives on until it
+    is unmapped); one that starts on such a text builds it again.
+    """
+    pruned = []
+    for directory in store.glob("bm25-*"):
+        if directory.is_dir() and directory.suffix != ".tmp" and directory not in used:
+            shutil.rmtree(directory, ignore_errors=True)
+            pruned.append(directory)
+    if pruned:
+        log.info("deleted %d lexical index(es) no document uses", len(pruned))
+    return pruned
 
 
 def _save_bm25(bm25: Any, directory: Path) -> None:
@@ -249,6 +267,12 @@ class HybridRetriever:
     @property
     def document(self) -> Document:
         return self._document
+
+    @property
+    def lexical_directories(self) -> set[Path]:
+        """Where its lexical indexes (the document's, each version's) are kept."""
+        rankers = [self._bm25, *self._version_bm25.values()]
+        return {r.directory for r in rankers if r.directory is not None}
 
     def _dense(self, text: str, language: str | None = None) -> _Dense:
         vector = self._index.embedder.embed_query(text)

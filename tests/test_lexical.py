@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.retrieval import LEXICAL_K, Bm25Ranker
+from assistant.retrieval import LEXICAL_K, Bm25Ranker, prune_lexical
 from assistant.settings import Settings
 from index.document import Document, Paragraph, Sentence, load_document
 
@@ -54,6 +54,20 @@ def test_another_text_or_language_gets_its_own_kept_index(
     changed = document.model_copy(update={"source_sha256": "0" * 64})
     Bm25Ranker(changed, store=tmp_path)
     assert len(list(tmp_path.glob("bm25-*"))) == 3
+
+
+def test_indexes_no_text_uses_are_deleted_and_a_mapped_one_still_answers(
+    document: Document, tmp_path: Path
+) -> None:
+    current = Bm25Ranker(document, store=tmp_path)
+    english = Bm25Ranker(document, "en", store=tmp_path)
+    old = Bm25Ranker(document.model_copy(update={"source_sha256": "0" * 64}), store=tmp_path)
+    expected = old.score(QUESTIONS[0])
+    used = {current.directory, english.directory}
+    assert prune_lexical(tmp_path, used) == [old.directory]
+    assert set(tmp_path.glob("bm25-*")) == used
+    assert old.score(QUESTIONS[0]) == expected  # mapped before it was deleted
+    assert prune_lexical(tmp_path, used) == []
 
 
 def test_a_damaged_kept_index_is_built_again(
