@@ -63,7 +63,8 @@ def test_indexes_no_text_uses_are_deleted_and_a_mapped_one_still_answers(
     english = Bm25Ranker(document, "en", store=tmp_path)
     old = Bm25Ranker(document.model_copy(update={"source_sha256": "0" * 64}), store=tmp_path)
     expected = old.score(QUESTIONS[0])
-    used = {current.directory, english.directory}
+    used = {d for d in (current.directory, english.directory) if d is not None}
+    assert len(used) == 2
     assert prune_lexical(tmp_path, used) == [old.directory]
     assert set(tmp_path.glob("bm25-*")) == used
     assert old.score(QUESTIONS[0]) == expected  # mapped before it was deleted
