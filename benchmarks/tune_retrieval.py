@@ -4,7 +4,8 @@ Every combination of the grid ranks every answerable dev question (the same inde
 same embedder); a fold's constants are the best hit@1 on the other folds, scored on it.
 The held-out hit@1 is what to expect on new questions; the test split is never read.
 
-    python benchmarks/tune_retrieval.py [GOLD.jsonl ...]   (default: tests/gold/dev*.jsonl)
+    python benchmarks/tune_retrieval.py [--versions] [GOLD.jsonl ...]
+        (default: tests/gold/dev*.jsonl; --versions: the language versions' constants)
 """
 
 from __future__ import annotations
@@ -28,11 +29,23 @@ GRID: dict[str, list[Any]] = {
     "exact_weight": [0.0, 2.0],
     "question_weight": [None, 1.0],
     "question_offset": [0.0, 0.01, 0.02, 0.03, 0.05],
+    "version_weight": [0.5],
+    "version_bm25": [True],
+}
+# The language versions' constants, with the others at their settings' values:
+# ``--versions`` searches this grid instead.
+VERSION_GRID: dict[str, list[Any]] = {
+    "bm25_weight": [0.25],
+    "exact_weight": [2.0],
+    "question_weight": [None],
+    "question_offset": [0.0, 0.02, 0.03],
+    "version_weight": [0.0, 0.5, 1.0, 2.0],
+    "version_bm25": [False, True],
 }
 
 
-def _combos() -> list[dict[str, Any]]:
-    return [dict(zip(GRID, values, strict=True)) for values in itertools.product(*GRID.values())]
+def _combos(grid: dict[str, list[Any]]) -> list[dict[str, Any]]:
+    return [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
 
 
 def _best(hits: dict[int, list[bool]], rows: list[int]) -> int:
@@ -42,16 +55,25 @@ def _best(hits: dict[int, list[bool]], rows: list[int]) -> int:
 
 def main(argv: list[str]) -> int:
     offline()
+    grid = VERSION_GRID if "--versions" in argv else GRID
+    argv = [a for a in argv if a != "--versions"]
     files = [Path(a) for a in argv] or sorted((REPO / "tests" / "gold").glob("dev*.jsonl"))
     items = [i for f in files for i in load_gold(f) if i.answerable]
-    combos = _combos()
+    combos = _combos(grid)
     with tempfile.TemporaryDirectory() as data_dir:
         built = build_assistant(Settings(data_dir=Path(data_dir)))
         index = built.service.index
         queries = [built.service.query(i.question, i.history) for i in items]
         hits: dict[int, list[bool]] = {}
         for c, params in enumerate(combos):
-            retriever = HybridRetriever(built.document, index, **params)
+            # As the assistant ranks: with the language versions and their kept BM25.
+            retriever = HybridRetriever(
+                built.document,
+                index,
+                versions=built.service.versions,
+                lexical_store=Path(data_dir) / "lexical",
+                **params,
+            )
             hits[c] = [
                 retriever.rank(q).order[0] in item.paragraphs
                 for q, item in zip(queries, items, strict=True)
@@ -70,11 +92,11 @@ def main(argv: list[str]) -> int:
     print(f"\nchosen on all of dev: {combos[chosen]} (hit@1 {sum(hits[chosen]) / len(items):.3f})")
     print(f"{FOLDS}-fold held-out hit@1: {held_out / len(items):.3f}; per fold: {per_fold}")
     write_result(
-        "retrieval_tuning",
+        "retrieval_tuning_versions" if grid is VERSION_GRID else "retrieval_tuning",
         {
             "files": [str(f.relative_to(REPO)) for f in files],
             "answerable": len(items),
-            "grid": GRID,
+            "grid": grid,
             "hit_at_1": {str(combos[c]): round(sum(h) / len(items), 4) for c, h in hits.items()},
             "chosen": combos[chosen],
             "held_out_hit_at_1": round(held_out / len(items), 4),
