@@ -7,7 +7,9 @@ answer score as high as real ones. So the policy also asks, in this order:
    exemplars in the index than to anything in the document)? Then a short refusal that
    says what the assistant does.
 2. Is it an everyday question (nearer to the reviewed off-topic exemplars than to the
-   document), or is even the best entry of the document far off (the threshold)?
+   document), or one on the document's subject that it does not answer (nearer to the
+   reviewed unanswered exemplars: amounts, perpetrators, who chaired, later events), or is
+   even the best entry of the document far off (the threshold)?
 3. Does it ask about a number, or a name (in languages whose name forms are reviewed),
    that the document never mentions?
 4. Does it ask for an amount, a date or an attribution (reviewed cue phrases for all 24
@@ -127,6 +129,7 @@ class AbstentionPolicy:
     answer_types: AnswerTypes = field(default_factory=AnswerTypes)
     instruction_margin: float = 0.0
     offtopic_margin: float = 0.0
+    unanswered_margin: float = 0.0
     # The numbers the document mentions: read once, not for every question.
     _numbers: frozenset[str] = field(init=False, repr=False)
 
@@ -142,6 +145,8 @@ class AbstentionPolicy:
              self.instruction_margin),
             ("unanswered", "an everyday question", ranking.offtopic_similarity,
              self.offtopic_margin),
+            ("unanswered", "a question the text does not answer",
+             ranking.unanswered_similarity, self.unanswered_margin),
         )  # fmt: skip
         for kind, what, nearest, margin in exemplars:
             if nearest and nearest >= best + margin:

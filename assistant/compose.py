@@ -159,6 +159,7 @@ def build_assistant(
         settings.instructions_path,
         document,
         offtopic_path=settings.offtopic_path,
+        unanswered_path=settings.unanswered_path,
     )
     report = index.ensure(
         document, enrichment=enrichment, versions=versions, rebuild=rebuild, progress=progress
@@ -234,6 +235,7 @@ def _parts(
         load_answer_types(settings.answer_types_path),
         instruction_margin=settings.abstain_instruction_margin,
         offtopic_margin=settings.abstain_offtopic_margin,
+        unanswered_margin=settings.abstain_unanswered_margin,
     )
     offline = ExtractiveAnswerer(
         document,

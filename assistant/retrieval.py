@@ -29,7 +29,7 @@ import numpy as np
 from assistant.result import RankedParagraph
 from assistant.text import Analyzer
 from index.document import Document
-from index.store import INSTRUCTION, OFFTOPIC, QUESTION, VERSION, ParagraphIndex
+from index.store import INSTRUCTION, OFFTOPIC, QUESTION, UNANSWERED, VERSION, ParagraphIndex
 from index.vectors import max_by
 from index.versions import DocumentVersion, Versions
 
@@ -65,6 +65,7 @@ class Ranking:
     context_similarity: float = 0.0  # best similarity of question + context
     instruction_similarity: float = 0.0  # best similarity to an instruction exemplar
     offtopic_similarity: float = 0.0  # best similarity to an everyday-question exemplar
+    unanswered_similarity: float = 0.0  # best similarity to an unanswered exemplar
     # The language version searched beside the original (the question's language), and
     # (paragraph, sentence of the version's paragraph) -> similarity with the question.
     version_language: str | None = None
@@ -100,6 +101,7 @@ class _Dense:
     sentences: dict[tuple[int, int], float] = field(default_factory=dict)
     instruction: float = 0.0
     offtopic: float = 0.0
+    unanswered: float = 0.0
     version: dict[int, float] = field(default_factory=dict)  # best entry of the version
     version_sentences: dict[tuple[int, int], float] = field(default_factory=dict)
 
@@ -300,6 +302,7 @@ class HybridRetriever:
             sentences=_by_pair(paragraphs[own], sentences[own], similarities[own]),
             instruction=max(0.0, scored.exemplars.get(INSTRUCTION, 0.0)),
             offtopic=max(0.0, scored.exemplars.get(OFFTOPIC, 0.0)),
+            unanswered=max(0.0, scored.exemplars.get(UNANSWERED, 0.0)),
             version=max_by(paragraphs[version], similarities[version]),
             version_sentences=_by_pair(
                 paragraphs[aligned], scored.version_sentences[aligned], similarities[aligned]
@@ -379,6 +382,7 @@ class HybridRetriever:
             context_similarity=context_best,
             instruction_similarity=own.instruction,
             offtopic_similarity=own.offtopic,
+            unanswered_similarity=own.unanswered,
             version_language=version,
             version_similarity=own.version_sentences,
         )

@@ -71,6 +71,7 @@ def route(shelves: Sequence[Shelf], query: SearchQuery) -> tuple[Shelf, Ranking]
     if shelf is not first:
         ranking.instruction_similarity = exemplars.instruction_similarity
         ranking.offtopic_similarity = exemplars.offtopic_similarity
+        ranking.unanswered_similarity = exemplars.unanswered_similarity
     return shelf, ranking
 
 

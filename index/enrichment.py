@@ -9,7 +9,9 @@ beside the document or written by ``assistant enrich`` for review.
 Exemplars (``{"lang": "xx", "text": "..."}``) point at no paragraph: a question nearer to
 the instruction exemplars than to anything in the document is an instruction, not a
 question about it; one nearer to the everyday (off-topic) exemplars is about something
-else. The index records the hash of every file.
+else; one nearer to the unanswered exemplars (on the document's subject, but asking for
+what its text does not state: an amount, a perpetrator, who chaired, a later event) asks
+what the document does not say. The index records the hash of every file.
 """
 
 from __future__ import annotations
@@ -38,12 +40,15 @@ class ParagraphQuestion(BaseModel):
 
 
 class Exemplar(BaseModel):
-    """A reviewed example of a kind of question: an instruction, or an everyday question."""
+    """A reviewed example of a kind of question: an instruction, an everyday question, or
+    one on the document's subject that its text does not answer."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     lang: str = Field(min_length=2, max_length=3)
     text: str = Field(min_length=3, max_length=500)
+    # What it asks for (amount, attribution, date ...): for reviewers, not for the index.
+    kind: str | None = Field(default=None, max_length=40)
 
 
 @dataclass(frozen=True)
@@ -53,10 +58,12 @@ class Enrichment:
     questions: tuple[ParagraphQuestion, ...] = ()
     instructions: tuple[Exemplar, ...] = ()
     offtopic: tuple[Exemplar, ...] = ()
+    unanswered: tuple[Exemplar, ...] = ()
     sha256: str = "none"
 
     def __len__(self) -> int:
-        return len(self.questions) + len(self.instructions) + len(self.offtopic)
+        exemplars = len(self.instructions) + len(self.offtopic) + len(self.unanswered)
+        return len(self.questions) + exemplars
 
 
 _Line = TypeVar("_Line", bound=BaseModel)
@@ -84,6 +91,7 @@ def load_enrichment(
     instructions_path: Path | None,
     document: Document,
     offtopic_path: Path | None = None,
+    unanswered_path: Path | None = None,
 ) -> Enrichment:
     """Read the questions and exemplar files; a missing path or file adds nothing.
 
@@ -94,16 +102,21 @@ def load_enrichment(
     questions, raw_questions, problems = _read(questions_path, ParagraphQuestion)
     instructions, raw_instructions, more = _read(instructions_path, Exemplar)
     offtopic, raw_offtopic, other = _read(offtopic_path, Exemplar)
+    unanswered, raw_unanswered, besides = _read(unanswered_path, Exemplar)
     known = {p.number for p in document.paragraphs}
     problems += [
         f"{questions_path}: there is no paragraph {q.paragraph} ({q.question!r})"
         for q in questions
         if q.paragraph not in known
     ]
-    if problems or more or other:
-        raise ValueError("\n".join(problems + more + other))
-    if not questions and not instructions and not offtopic:
+    if problems or more or other or besides:
+        raise ValueError("\n".join(problems + more + other + besides))
+    if not questions and not instructions and not offtopic and not unanswered:
         return Enrichment()
     raw = f"{raw_questions}\0{raw_instructions}\0{raw_offtopic}"
+    if unanswered:  # an index built before this file existed keeps its hash
+        raw += f"\0{raw_unanswered}"
     digest = hashlib.sha256(raw.encode()).hexdigest()
-    return Enrichment(tuple(questions), tuple(instructions), tuple(offtopic), digest)
+    return Enrichment(
+        tuple(questions), tuple(instructions), tuple(offtopic), tuple(unanswered), digest
+    )

@@ -10,13 +10,22 @@ from index.document import Document
 from index.enrichment import Enrichment
 from index.versions import Versions
 
-__all__ = ["INSTRUCTION", "OFFTOPIC", "PARAGRAPH", "QUESTION", "VERSION", "index_entries"]
+__all__ = [
+    "INSTRUCTION",
+    "OFFTOPIC",
+    "PARAGRAPH",
+    "QUESTION",
+    "UNANSWERED",
+    "VERSION",
+    "index_entries",
+]
 
 PARAGRAPH = -1  # the ``sentence`` of a whole-paragraph entry
 QUESTION = -2  # the ``sentence`` of an enrichment question
 INSTRUCTION = -3  # the ``sentence`` of an instruction exemplar (its paragraph is -1)
 OFFTOPIC = -4  # the ``sentence`` of an everyday-question exemplar (its paragraph is -1)
 VERSION = -5  # the ``sentence`` of a language version's entry (its own sentence: ``vsentence``)
+UNANSWERED = -6  # the ``sentence`` of an in-domain unanswered exemplar (its paragraph is -1)
 
 
 def index_entries(
@@ -58,6 +67,7 @@ def index_entries(
     for prefix, kind, exemplars in (
         ("i", INSTRUCTION, enrichment.instructions),
         ("o", OFFTOPIC, enrichment.offtopic),
+        ("u", UNANSWERED, enrichment.unanswered),
     ):
         for number, exemplar in enumerate(exemplars):
             ids.append(f"{prefix}{number}")

@@ -26,6 +26,7 @@ from index.entries import (
     OFFTOPIC,
     PARAGRAPH,
     QUESTION,
+    UNANSWERED,
     VERSION,
     index_entries,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "OFFTOPIC",
     "PARAGRAPH",
     "QUESTION",
+    "UNANSWERED",
     "VERSION",
     "Hit",
     "IndexError_",

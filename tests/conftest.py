@@ -78,6 +78,7 @@ def shipped_entries() -> int:
         settings.instructions_path,
         document,
         offtopic_path=settings.offtopic_path,
+        unanswered_path=settings.unanswered_path,
     )
     assert len(enrichment.questions) > 0
     assert len(enrichment.instructions) > 0

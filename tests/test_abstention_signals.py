@@ -87,7 +87,9 @@ def test_the_shipped_exemplars_cover_every_official_language() -> None:
         SETTINGS.instructions_path,
         document,
         offtopic_path=SETTINGS.offtopic_path,
+        unanswered_path=SETTINGS.unanswered_path,
     )
     assert {e.lang for e in enrichment.instructions} == set(EU_LANGUAGES)
     assert {e.lang for e in enrichment.offtopic} == set(EU_LANGUAGES)
+    assert {e.lang for e in enrichment.unanswered} == set(EU_LANGUAGES)
     assert {q.paragraph for q in enrichment.questions} == {p.number for p in document.paragraphs}

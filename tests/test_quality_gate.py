@@ -20,9 +20,10 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parent.parent
 GOLD = REPO / "tests" / "gold"
 DEV = [GOLD / "dev.jsonl", GOLD / "dev-languages.jsonl"]
+DEV_EXTRA = GOLD / "dev-extra.jsonl"
 TEST = GOLD / "test.jsonl"
-# Measured (README): dev hit@1 0.902 (nl 0.946), cite P 0.851, abstain 0.954, answered 1.000,
-# contains 0.982; test 0.861 (nl 0.902), 0.760, 0.900, 0.993, 0.911.
+# Measured (README): dev hit@1 0.908 (nl 0.946), cite P 0.866, abstain 0.959, answered 0.994,
+# contains 0.977; test 0.861 (nl 0.927), 0.762, 0.895, 0.978, 0.906.
 DEV_BARS = {
     "hit@1": 0.88,
     "lang:nl/hit@1": 0.92,
@@ -30,6 +31,15 @@ DEV_BARS = {
     "abstention_accuracy": 0.93,
     "answered": 0.97,
     "contains_accuracy": 0.95,
+}
+# dev-extra.jsonl (200 questions, written blind, added after the first constants were
+# chosen): hit@1 0.906, cite P 0.862, abstain 0.940, answered 0.977, contains 0.880.
+DEV_EXTRA_BARS = {
+    "hit@1": 0.88,
+    "citation_precision": 0.83,
+    "abstention_accuracy": 0.91,
+    "answered": 0.95,
+    "contains_accuracy": 0.85,
 }
 TEST_BARS = {
     "hit@1": 0.83,
@@ -54,6 +64,10 @@ SHARED_DEV = _shared_dev()
 
 def test_dev_split_meets_its_bars(service: AssistantService) -> None:
     assert_quality(DEV, service, DEV_BARS)
+
+
+def test_dev_extra_questions_meet_their_bars(service: AssistantService) -> None:
+    assert_quality([DEV_EXTRA], service, DEV_EXTRA_BARS)
 
 
 def test_blind_test_split_meets_its_bars(service: AssistantService) -> None:

@@ -35,6 +35,7 @@ _PLAIN = {
     "questions_path": None,
     "instructions_path": None,
     "offtopic_path": None,
+    "unanswered_path": None,
     "answer_types_path": None,
 }
 
