@@ -298,11 +298,14 @@ class Settings(BaseSettings):
         ),
     )
     answer_sentence_margin: float = Field(
-        default=0.0,
+        default=0.02,
         ge=0.0,
         description=(
             "Within a quoted paragraph, every sentence whose similarity is within this of the "
-            "best is quoted too (all items of a list that spans sentences)."
+            "best is quoted too (all items of a list that spans sentences). Chosen on all of "
+            "dev as the smallest margin within 0.005 of the best 'expected words' (0, 0.01, "
+            "0.02, 0.03, 0.05 give 0.930, 0.940, 0.945, 0.947, 0.947; 5-fold held-out 0.940); "
+            "answers grow by about 11% against 0."
         ),
     )
     answers_kept: bool = Field(
