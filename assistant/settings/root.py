@@ -137,6 +137,14 @@ class Settings(BaseSettings):
             "empty for none."
         ),
     )
+    confusables_path: Path | None = Field(
+        default=_PACKAGE_DATA / "confusables.tsv",
+        description=(
+            "Reviewed names of bodies the document does not mention that an answer may put "
+            "in place of its own (the European Council for the Council of the EU); the "
+            "verifier removes a claim naming one. Empty for none."
+        ),
+    )
     data_dir: Path = Field(
         default_factory=default_data_dir,
         description="Directory of the persistent Chroma index.",
@@ -360,6 +368,7 @@ class Settings(BaseSettings):
         "errata_path",
         "names_path",
         "opposites_path",
+        "confusables_path",
         "questions_path",
         "instructions_path",
         "offtopic_path",
