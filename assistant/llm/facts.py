@@ -138,6 +138,14 @@ class NamedFacts:
             if term not in self._vocabulary and not (len(term) >= 5 and term[:5] in self._prefixes)
         ]
 
+    def invented(self, claim: str, language: str, at_least: int) -> str | None:
+        """Why ``claim`` speaks of things the document never mentions (``at_least`` novel
+        terms; 0: never), or None."""
+        novel = self.novel_terms(claim, language)
+        if at_least and len(novel) >= at_least:
+            return f"speaks of {', '.join(novel)}, which the document never mentions"
+        return None
+
     def unknown_names(self, claim: str, language: str) -> list[str]:
         """The names (runs of capitalised words) in ``claim`` of which no word is known, and
         the listed bodies it names that the document does not mention."""

@@ -290,12 +290,7 @@ class CitationVerifier:
             vector = unit(self._embedder.embed_query(claim))
             scores = self.scores(claim, language, vector)
             unknown = self.facts.unknown_names(claim, language)
-            novel = self.facts.novel_terms(claim, language)
-            invented = (
-                f"speaks of {', '.join(novel)}, which the document never mentions"
-                if self.novel_terms and len(novel) >= self.novel_terms
-                else None
-            )
+            invented = self.facts.invented(claim, language, self.novel_terms)
             for number in valid:
                 reason = (
                     f"names {', '.join(unknown)}, which the document never mentions"
