@@ -29,7 +29,8 @@ import numpy as np
 from assistant.result import RankedParagraph
 from assistant.text import Analyzer
 from index.document import Document
-from index.store import INSTRUCTION, OFFTOPIC, QUESTION, UNANSWERED, VERSION, ParagraphIndex
+from index.entries import INSTRUCTION, OFFTOPIC, QUESTION, UNANSWERED, VERSION
+from index.store import ParagraphIndex
 from index.vectors import max_by
 from index.versions import DocumentVersion, Versions
 

@@ -21,25 +21,11 @@ from index.clients import IndexError_, build_lock, check_free_space, close_clien
 from index.document import Document
 from index.embedders import Embedder
 from index.enrichment import Enrichment
-from index.entries import (
-    INSTRUCTION,
-    OFFTOPIC,
-    PARAGRAPH,
-    QUESTION,
-    UNANSWERED,
-    VERSION,
-    index_entries,
-)
+from index.entries import index_entries
 from index.vectors import Hit, KeptVectors, Memory, Scored, unit
 from index.versions import Versions
 
 __all__ = [
-    "INSTRUCTION",
-    "OFFTOPIC",
-    "PARAGRAPH",
-    "QUESTION",
-    "UNANSWERED",
-    "VERSION",
     "Hit",
     "IndexError_",
     "IndexReport",
