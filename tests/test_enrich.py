@@ -4,7 +4,6 @@ and an index built with that file records it (scripted OpenAI-compatible server,
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,7 @@ from assistant.cli import main
 from index.document import load_document
 from index.embedders import Embedder
 from index.enrichment import load_enrichment
-from tests.llm_fake import FakeLLM, Reply, Status, running
+from tests.llm_fake import FakeLLM, Reply, Status
 
 pytestmark = pytest.mark.server
 
@@ -26,20 +25,6 @@ REPLY = (
     "ok\n"
     "- What does the EU condemn in the strongest terms?\n"
 )
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeLLM]:
-    with running() as server:
-        yield server
-
-
-@pytest.fixture
-def llm_env(fake: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> FakeLLM:
-    monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", fake.base_url)
-    monkeypatch.setenv("ASSISTANT_LLM_MODEL", "fake-model")
-    monkeypatch.setenv("ASSISTANT_LLM_MAX_RETRIES", "0")
-    return fake
 
 
 def test_writes_a_reviewable_file_of_each_paragraphs_questions(

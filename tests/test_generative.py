@@ -34,7 +34,6 @@ from tests.llm_fake import (
     Stall,
     Status,
     closed_port_url,
-    running,
 )
 
 pytestmark = pytest.mark.slow
@@ -59,12 +58,6 @@ CITATION = re.compile(r"\[§(\d+)\]")
 
 def _default(name: str) -> Any:
     return LLMSettings.model_fields[name].default
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeLLM]:
-    with running() as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ for numbers and names, into a file for review (scripted OpenAI-compatible server
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,23 +12,9 @@ from assistant import Settings
 from assistant.cli import main
 from index.document import Document, load_document
 from index.versions import VersionSpec, load_versions
-from tests.llm_fake import FakeLLM, Reply, Status, running
+from tests.llm_fake import FakeLLM, Reply, Status
 
 pytestmark = pytest.mark.server
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeLLM]:
-    with running() as server:
-        yield server
-
-
-@pytest.fixture
-def llm_env(fake: FakeLLM, monkeypatch: pytest.MonkeyPatch) -> FakeLLM:
-    monkeypatch.setenv("ASSISTANT_LLM_BASE_URL", fake.base_url)
-    monkeypatch.setenv("ASSISTANT_LLM_MODEL", "fake-model")
-    monkeypatch.setenv("ASSISTANT_LLM_MAX_RETRIES", "0")
-    return fake
 
 
 @pytest.fixture
