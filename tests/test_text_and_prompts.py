@@ -28,7 +28,14 @@ from prompts import load_messages, prompts_dir
     ],
 )
 def test_detects_short_questions(text: str, language: str) -> None:
-    assert detect_language(text) == language
+    assert detect_language(text, likely=("nl", "en", "fr", "de")) == language
+
+
+def test_the_documents_languages_decide_a_near_tie() -> None:
+    # Without a head start, this short French question is a near tie with Italian.
+    assert detect_language("Que condamne l'UE ?", likely=("fr",)) == "fr"
+    assert detect_language("Que condamne l'UE ?", likely=("it",)) == "it"
+    assert detect_language("12 345", default="de") == "de"  # nothing to tell by
 
 
 def test_dutch_analyser_folds_and_stems() -> None:
