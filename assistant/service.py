@@ -229,9 +229,7 @@ class AssistantService:
             question=question,
             context=" ".join(earlier),
             cited=tuple(n for n in cited_numbers(last_answer) if n in known),
-            language=detect_language(
-                question, self.versions.original, [self.versions.original, *self.versions.languages]
-            ),
+            language=detect_language(question, self.versions.original, self.languages()),
         )
 
     def _retrieve(self, query: SearchQuery) -> Staged:

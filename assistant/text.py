@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -80,6 +80,20 @@ class Analyzer:
         tokens = [t for t in _WORD.findall(fold(text)) if t not in self._stop]
         with self._lock:
             return list(self._stemmer.stemWords(tokens))
+
+
+_PREFIX = 5  # letters a word shares with the others of its family ('condemns', 'condemned')
+
+
+def prefixes(found: Iterable[str]) -> frozenset[str]:
+    """The first letters of the words of ``found`` long enough to have a family."""
+    return frozenset(w[:_PREFIX] for w in found if len(w) >= _PREFIX)
+
+
+def uses(term: str, found: Collection[str], starts: Collection[str]) -> bool:
+    """Whether ``term`` is one of the words ``found`` or shares the first letters of one of
+    them (``starts``: their ``prefixes``)."""
+    return term in found or (len(term) >= _PREFIX and term[:_PREFIX] in starts)
 
 
 def content_terms(text: str, language: str) -> list[str]:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from assistant.text import KnownNames, builds_on, content_terms, fold, months, words
+from assistant.text import KnownNames, builds_on, content_terms, fold, months, prefixes, uses, words
 
 __all__ = ["Confusables", "NamedFacts"]
 
@@ -125,18 +125,15 @@ class NamedFacts:
         self._words = {number: frozenset(found) for number, found in words_of.items()}
         self._languages = frozenset(languages)
         self._vocabulary = frozenset().union(*self._words.values())
-        self._prefixes = frozenset(w[:5] for w in self._vocabulary if len(w) >= 5)
+        self._prefixes = prefixes(self._vocabulary)
 
     def novel_terms(self, claim: str, language: str) -> list[str]:
         """The content words of ``claim`` that no text of the document uses (nor a word with
         their first five letters); none for a language the document has no text in."""
         if language not in self._languages:
             return []
-        return [
-            term
-            for term in content_terms(claim, language)
-            if term not in self._vocabulary and not (len(term) >= 5 and term[:5] in self._prefixes)
-        ]
+        terms = content_terms(claim, language)
+        return [t for t in terms if not uses(t, self._vocabulary, self._prefixes)]
 
     def invented(self, claim: str, language: str, at_least: int) -> str | None:
         """Why ``claim`` speaks of things the document never mentions (``at_least`` novel

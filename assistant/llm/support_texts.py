@@ -10,7 +10,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from assistant.text import fold, words
+from assistant.text import fold, prefixes, words
 from index.embedders import Embedder
 from index.versions import DocumentVersion
 
@@ -34,7 +34,7 @@ class VersionUnits:
     units: dict[int, list[tuple[int, list[float]]]]  # sentence index (-1: whole) -> vector
     sentences: dict[tuple[int, int], str]  # (paragraph, original sentence) -> its rendering
     words: dict[int, set[str]]
-    stems: dict[int, set[str]]
+    stems: dict[int, frozenset[str]]
     verbatim: dict[int, str]
 
     @classmethod
@@ -53,6 +53,6 @@ class VersionUnits:
             units=units,
             sentences=sentences,
             words=words_of,
-            stems={n: {w[:5] for w in ws if len(w) >= 5} for n, ws in words_of.items()},
+            stems={n: prefixes(ws) for n, ws in words_of.items()},
             verbatim={p.number: verbatim(p.text) for p in version.paragraphs},
         )

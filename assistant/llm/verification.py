@@ -19,7 +19,7 @@ from assistant.llm.support_texts import VersionUnits, unit, verbatim
 from assistant.markers import MARKER_RUN, Piece, SentenceSplitter, cited_numbers, strip_markers
 from assistant.result import Removal
 from assistant.settings import LLMSettings
-from assistant.text import KnownNames, content_terms, fold, numbers, words
+from assistant.text import KnownNames, content_terms, fold, numbers, prefixes, uses, words
 from index.document import Document
 from index.embedders import Embedder
 from index.versions import Versions
@@ -118,7 +118,7 @@ class CitationVerifier:
         }
         self._numbers = {n: numbers(text) for n, text in self._texts.items()}
         self._words = {n: words(text) for n, text in self._texts.items()}
-        self._stems = {n: {w[:5] for w in ws if len(w) >= 5} for n, ws in self._words.items()}
+        self._stems = {n: prefixes(ws) for n, ws in self._words.items()}
         # Claims and paragraph units are embedded alike (e5 'query' mode, symmetric);
         # index -1 is the whole paragraph, for claims that sum up several sentences.
         self._units: dict[int, list[tuple[int, list[float]]]] = {}
@@ -174,7 +174,7 @@ class CitationVerifier:
         version = self._versions.get(language)
         if version is not None:
             known, stems = known | version.words[number], stems | version.stems[number]
-        return sum(t in known or (len(t) >= 5 and t[:5] in stems) for t in terms) / len(terms)
+        return sum(uses(t, known, stems) for t in terms) / len(terms)
 
     def scores(
         self, claim: str, language: str, vector: list[float] | None = None
