@@ -12,8 +12,8 @@ answer score as high as real ones. So the policy also asks, in this order:
    even the best entry of the document far off (the threshold)?
 3. Does it ask about a number, or a name (in languages whose name forms are reviewed),
    that the document never mentions?
-4. Does it ask for an amount, a date or an attribution (reviewed cue phrases for all 24
-   languages) that the best passage does not hold?
+4. Does it ask for an amount, a date, an attribution, a person or a country (reviewed cue
+   phrases for all 24 languages) that the best passage does not hold?
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from index.document import Document
 
 __all__ = ["AbstentionPolicy", "AnswerTypes", "Refusal", "load_answer_types"]
 
-AnswerType = Literal["amount", "date", "attribution"]
-_TYPES: tuple[AnswerType, ...] = ("amount", "date", "attribution")
+AnswerType = Literal["amount", "date", "attribution", "person", "country"]
+_TYPES: tuple[AnswerType, ...] = ("amount", "date", "attribution", "person", "country")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'"})
 
 
@@ -61,6 +61,8 @@ class _AnswerTypeFile(BaseModel):
     amount: dict[str, _Cues]
     date: dict[str, _Cues]
     attribution: dict[str, _Cues]
+    person: dict[str, _Cues]
+    country: dict[str, _Cues]
 
 
 @dataclass(frozen=True)
@@ -87,15 +89,21 @@ class AnswerTypes:
         return pattern is None or pattern.search(fold(passage)) is not None
 
 
+def _gapped(phrase: str) -> str:
+    """A phrase whose words may have one more word between them ('wie hoch war der
+    wirtschaftliche schaden' for 'wie hoch war der schaden')."""
+    return r"\s+(?:\w+[-']?\w*\s+)?".join(re.escape(w) for w in phrase.split())
+
+
 def _phrases(cues: tuple[str, ...]) -> re.Pattern[str]:
     """Whole-word matches; a one-word cue only among a question's first three words.
 
     In many languages the interrogative 'when' is also the conjunction ('när det gäller',
     'wanneer staten ...'); a question asks with it near its start.
     """
-    folded = [re.escape(fold(c).translate(_APOSTROPHES)) for c in cues]
-    phrases = "|".join(c for c in folded if " " in c or "'" in c) or "(?!)"
-    words = "|".join(c for c in folded if " " not in c and "'" not in c) or "(?!)"
+    folded = [fold(c).translate(_APOSTROPHES) for c in cues]
+    phrases = "|".join(_gapped(c) for c in folded if " " in c or "'" in c) or "(?!)"
+    words = "|".join(re.escape(c) for c in folded if " " not in c and "'" not in c) or "(?!)"
     return re.compile(rf"(?<!\w)(?:{phrases})(?!\w)|^\W*(?:\w+\W+){{0,2}}(?:{words})(?!\w)")
 
 
@@ -111,7 +119,13 @@ def load_answer_types(path: Path | None, document_language: str = "nl") -> Answe
         }
     except (OSError, tomllib.TOMLDecodeError, ValueError, re.error) as error:
         raise ValueError(f"{path}: {error}") from error
-    tables = {"amount": data.amount, "date": data.date, "attribution": data.attribution}
+    tables = {
+        "amount": data.amount,
+        "date": data.date,
+        "attribution": data.attribution,
+        "person": data.person,
+        "country": data.country,
+    }
     cues: dict[AnswerType, dict[str, re.Pattern[str]]] = {
         kind: {code: _phrases(entry.cues) for code, entry in tables[kind].items()}
         for kind in _TYPES
@@ -175,4 +189,4 @@ class AbstentionPolicy:
         return None
 
 
-_ARTICLE = {"amount": "an", "date": "a", "attribution": "an"}
+_ARTICLE = {"amount": "an", "date": "a", "attribution": "an", "person": "a", "country": "a"}

@@ -36,6 +36,13 @@ def types() -> AnswerTypes:
         # 'wann' inside 'WannaCry' is no cue
         ("Was sagt die EU über WannaCry?", "de", None),
         ("Welke aanvallen veroordeelt de EU?", "nl", None),
+        # a word more inside a cue phrase still asks for an amount
+        ("Wie hoch war der wirtschaftliche Schaden durch WannaCry?", "de", "amount"),
+        ("Quel ministre présidait la session du Conseil ?", "fr", "person"),
+        ("Welke lidstaten werden het hardst getroffen?", "nl", "country"),
+        ("Which member states voted against the conclusions?", "en", "country"),
+        # states as the text speaks of them are no country asked for
+        ("Which states does the EU call on to respect international law?", "en", None),
     ],
 )
 def test_the_type_a_question_asks_for(
@@ -44,13 +51,16 @@ def test_the_type_a_question_asks_for(
     assert types.asked(question, language) == kind
 
 
-def test_a_passage_holds_a_date_but_no_amount_or_attribution(types: AnswerTypes) -> None:
+def test_a_passage_holds_a_date_but_no_amount_attribution_person_or_country(types: AnswerTypes) -> None:
     document = load_document(SETTINGS.document_path, SETTINGS.errata_path)
     cover, condemnation = document.paragraph(0).text, document.paragraph(4).text
     assert types.held("date", cover)  # 16 april 2018
     assert not types.held("date", condemnation)
     assert not types.held("amount", condemnation)
     assert not types.held("attribution", condemnation)
+    assert not types.held("person", cover)  # a Council configuration, no minister named
+    assert not types.held("country", condemnation)
+    assert types.held("country", document.paragraph(3).text)  # 'derde staten'
 
 
 def test_a_bad_enrichment_line_names_its_file_and_line(tmp_path: Path) -> None:
