@@ -51,7 +51,7 @@ def test_the_type_a_question_asks_for(
     assert types.asked(question, language) == kind
 
 
-def test_a_passage_holds_a_date_but_no_amount_attribution_person_or_country(types: AnswerTypes) -> None:
+def test_a_passage_holds_only_the_answer_types_it_states(types: AnswerTypes) -> None:
     document = load_document(SETTINGS.document_path, SETTINGS.errata_path)
     cover, condemnation = document.paragraph(0).text, document.paragraph(4).text
     assert types.held("date", cover)  # 16 april 2018
