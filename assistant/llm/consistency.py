@@ -73,6 +73,20 @@ _NOT_ANTONYMS = frozenset({
     "unterschiedlich", "ungefähr",
 })  # fmt: skip
 _MIN_BASE = 4
+# Words that narrow a statement to part of what it was about ('applies only to certain
+# aspects' for 'applies'): a claim with one its same-language support lacks says less.
+_RESTRICTIONS: dict[str, frozenset[str]] = {
+    "nl": frozenset({"alleen", "slechts", "enkel", "uitsluitend", "sommige", "bepaalde"}),
+    "en": frozenset({"only", "solely", "merely", "some", "certain"}),
+    "fr": frozenset({"seulement", "uniquement", "certains", "certaines"}),
+    "de": frozenset({"nur", "lediglich", "ausschließlich", "einige", "manche", "bestimmte",
+                     "bestimmten"}),
+}  # fmt: skip
+# Languages whose negation stands right before what it negates ('must not allow'), so that a
+# claim can be aligned word for word with a version's sentence in its own language. French
+# ('ne ... ni ... sciemment') and German (the verb at the end: 'nicht wissentlich ... nutzen
+# zu lassen') negate across too many words; their negations are counted instead.
+_LOCAL_NEGATION = frozenset({"en"})
 
 
 def _words(text: str) -> list[str]:
@@ -109,6 +123,12 @@ def negations(text: str, language: str) -> int:
     # French 'ni ... ni' is one negation, however many 'ni'.
     either = language == "fr" and "ni" in words and not {"pas", "aucun", "aucune"} & set(words)
     return len(_negating(words, language)) + adjectives + either
+
+
+def _restricted(claim: str, support: str, language: str) -> str | None:
+    """Why ``claim`` narrows ``support`` (same language), or None."""
+    added = (set(_words(claim)) - set(_words(support))) & _RESTRICTIONS.get(language, frozenset())
+    return f"narrows the text with '{sorted(added)[0]}'" if added else None
 
 
 @cache
@@ -164,12 +184,17 @@ class Opposites:
             return None
         analyze = _analyzer(language)
         said, source = set(analyze(claim)), set(analyze(support))
+        # The support's words of the other side that the claim does not use as they stand:
+        # 'of secondary importance' keeps 'important' out of the claim, though both stem to
+        # 'import'.
+        claim_words = set(_words(claim))
+        kept = {t for w in set(_words(support)) - claim_words for t in analyze(w)}
         for one, other, one_words, other_words in pairs:
             for ours, theirs, our_words, their_words in (
                 (one, other, one_words, other_words),
                 (other, one, other_words, one_words),
             ):
-                if (ours & said) - source and (theirs & source) - said:
+                if (ours & said) - source and theirs & kept:
                     return f"says '{our_words}' where the text says '{their_words}'"
         return None
 
@@ -196,11 +221,17 @@ class PolarityCheck:
         if not support:
             return None
         if language == (support_language or self.document_language):
-            opposite = self.opposites.reversed(claim, support, language)
+            opposite = self.opposites.reversed(claim, support, language) or _restricted(
+                claim, support, language
+            )
             if opposite:
                 return opposite
         if language == self.document_language and support_language is None:
             return self._aligned(_words(claim), _words(support), language)
+        if language == support_language and language in _LOCAL_NEGATION:
+            aligned = self._aligned(_words(claim), _words(support), language)
+            if aligned:
+                return aligned
         in_support = negations(support, support_language or self.document_language)
         if in_support > 1:
             return None  # which of its negations the claim rests on cannot be told
