@@ -104,7 +104,7 @@ def content_terms(text: str, language: str) -> list[str]:
 
 _NAME_TOKEN = re.compile(r"[^\W\d_][\w']*", re.UNICODE)
 _IDENTIFIER = re.compile(r"(?<![\w])(?=[^\W_]*\d)(?=[^\W_]*[^\W\d_])[^\W_]+")
-_SENTENCE_START = re.compile(r"(^|[.!?:;]\s+|[\"“(]\s*)$")
+_SENTENCE_START = re.compile(r"(^|[.!?:;]\s+|[\"“„«(¿¡]\s*)$")
 
 
 def words(text: str) -> set[str]:

@@ -55,6 +55,9 @@ def test_names_and_numbers() -> None:
     assert names("Mitä päätelmissä sanotaan 5G-verkkojen turvallisuudesta?", "fi") == ["5G"]
     assert names("Was sagen die G7 und die NIS2-Richtlinie?", "de") == ["G7", "NIS2"]
     assert names("Wat staat in de 2e zin, op de 16th?", "nl") == []
+    # A word after an opening quotation mark or question mark opens the sentence.
+    assert names("„Welke aanvallen noemt de Raad?", "nl") == ["Raad"]
+    assert names("¿Por qué lo dice la UE?", "es") == ["UE"]
     assert numbers("het verslag van 2015 en 16 april") == {"2015", "16"}
 
 
