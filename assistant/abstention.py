@@ -52,6 +52,8 @@ class _Cues(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     cues: tuple[str, ...]
+    # Single words that ask for the type wherever they stand ('euros', 'budget').
+    anywhere: tuple[str, ...] = ()
 
 
 class _AnswerTypeFile(BaseModel):
@@ -95,16 +97,20 @@ def _gapped(phrase: str) -> str:
     return r"\s+(?:\w+[-']?\w*\s+)?".join(re.escape(w) for w in phrase.split())
 
 
-def _phrases(cues: tuple[str, ...]) -> re.Pattern[str]:
-    """Whole-word matches; a one-word cue only among a question's first three words.
+def _phrases(cues: _Cues) -> re.Pattern[str]:
+    """Whole-word matches; a one-word cue only among a question's first three words, unless
+    it is one of the words that count ``anywhere``.
 
     In many languages the interrogative 'when' is also the conjunction ('när det gäller',
     'wanneer staten ...'); a question asks with it near its start.
     """
-    folded = [fold(c).translate(_APOSTROPHES) for c in cues]
+    folded = [fold(c).translate(_APOSTROPHES) for c in cues.cues]
     phrases = "|".join(_gapped(c) for c in folded if " " in c or "'" in c) or "(?!)"
     words = "|".join(re.escape(c) for c in folded if " " not in c and "'" not in c) or "(?!)"
-    return re.compile(rf"(?<!\w)(?:{phrases})(?!\w)|^\W*(?:\w+\W+){{0,2}}(?:{words})(?!\w)")
+    anywhere = "|".join(re.escape(fold(w)) for w in cues.anywhere) or "(?!)"
+    return re.compile(
+        rf"(?<!\w)(?:{phrases}|{anywhere})(?!\w)|^\W*(?:\w+\W+){{0,2}}(?:{words})(?!\w)"
+    )
 
 
 def load_answer_types(path: Path | None, document_language: str = "nl") -> AnswerTypes:
@@ -127,8 +133,7 @@ def load_answer_types(path: Path | None, document_language: str = "nl") -> Answe
         "country": data.country,
     }
     cues: dict[AnswerType, dict[str, re.Pattern[str]]] = {
-        kind: {code: _phrases(entry.cues) for code, entry in tables[kind].items()}
-        for kind in _TYPES
+        kind: {code: _phrases(entry) for code, entry in tables[kind].items()} for kind in _TYPES
     }
     return AnswerTypes(cues, holds)
 

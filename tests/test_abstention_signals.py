@@ -41,6 +41,11 @@ def types() -> AnswerTypes:
         ("Quel ministre présidait la session du Conseil ?", "fr", "person"),
         ("Welke lidstaten werden het hardst getroffen?", "nl", "country"),
         ("Which member states voted against the conclusions?", "en", "country"),
+        # euros or a budget ask for an amount wherever they stand
+        ("Quel budget l'UE consacre-t-elle à la cybersécurité ?", "fr", "amount"),
+        ("Koliko je NotPetya stala gospodarstvo EU-a u eurima?", "hr", "amount"),
+        # a word of 'europese' is no euro
+        ("Wat zegt de Europese Unie over WannaCry?", "nl", None),
         # states as the text speaks of them are no country asked for
         ("Which states does the EU call on to respect international law?", "en", None),
     ],
