@@ -39,6 +39,11 @@ def facts() -> NamedFacts:
         ),
         ("It was adopted by the Foreign Affairs Council.", "en", []),
         ("Die EU verurteilt die Angriffe.", "de", []),  # German nouns are no names
+        # ... except in a list a camel-case name begins
+        ("Die EU verurteilt WannaCry und Industroyer.", "de", ["Industroyer"]),
+        ("Die EU verurteilt WannaCry und NotPetya und ihre Schäden.", "de", []),
+        # the document's own policy, in the words of the English version
+        ("Measures of the Common Foreign and Security Policy can be used.", "en", []),
     ],
 )
 def test_every_name_of_a_list_must_be_known(
@@ -97,6 +102,12 @@ def test_a_count_date_or_amount_the_paragraph_does_not_give_is_named(facts: Name
         ("The European Council adopted the conclusions.", "en", ["European Council"]),
         ("Les conclusions ont été adoptées par le Conseil européen.", "fr", ["Conseil européen"]),
         ("De conclusies zijn aangenomen door de Europese Raad.", "nl", ["Europese Raad"]),
+        # A policy an answer may put in place of the CFSP.
+        (
+            "Dazu gehören Maßnahmen der Europäischen Nachbarschaftspolitik.",
+            "de",
+            ["Europäische Nachbarschaftspolitik"],
+        ),
         # The document's own bodies.
         ("Der Rat der Europäischen Union hat sie angenommen.", "de", []),
         ("The Council of the European Union adopted them.", "en", []),

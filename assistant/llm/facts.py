@@ -179,9 +179,13 @@ class NamedFacts:
             token = match.group()
             capital = token[0].isupper() and len(token) > 1
             acronym = capital and token.replace("-", "").isupper()
+            camel = capital and not acronym and any(c.isupper() for c in token[1:])
             opening = bool(_OPENING.search(claim[: match.start()]))
             joined = last_end is not None and claim[last_end : match.start()].strip() in ("", "-")
-            if acronym or (capital and language != "de" and not opening):
+            # German capitalises every noun, so there a capital makes a name only in camel
+            # case ('WannaCry') or in a list that one begins ('WannaCry und Industroyer').
+            listed = joined and connected and bool(runs) and _camel(runs[-1][-1])
+            if acronym or camel or (capital and (language != "de" or listed) and not opening):
                 if not joined:
                     runs.append([[]])
                 elif runs[-1][-1] and connected:
@@ -251,6 +255,12 @@ def counts(text: str, language: str, *, digits: bool = True) -> set[int]:
     if digits:
         found |= {int(n) for n in re.findall(r"\b\d{1,2}\b", text) if int(n) in _SMALL}
     return found
+
+
+def _camel(name: list[str]) -> bool:
+    return any(
+        t[:1].isupper() and any(c.isupper() for c in t[1:]) and not t.isupper() for t in name
+    )
 
 
 def _parts(token: str) -> list[str]:
