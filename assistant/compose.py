@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
 
-from assistant.abstention import AbstentionPolicy, load_answer_types
+from assistant.abstention import AbstentionPolicy, AnswerTypes, load_answer_types
 from assistant.answering import Answerer, ExtractiveAnswerer
 from assistant.answers import AnswerStore
 from assistant.result import DocumentInfo
@@ -28,7 +29,11 @@ from index.enrichment import load_enrichment
 from index.library import Library, LibraryEntry
 from index.store import IndexReport, ParagraphIndex
 from index.versions import Versions, load_versions
-from prompts.messages import load_messages
+from prompts.messages import MessageBook, load_messages
+
+if TYPE_CHECKING:
+    from assistant.llm.consistency import Opposites
+    from assistant.llm.facts import Confusables
 
 __all__ = [
     "Assistant",
@@ -109,8 +114,37 @@ def chroma_client(settings: Settings) -> Any:
     return open_client(settings.data_dir)
 
 
+class _Reviewed:
+    """The reviewed data files the parts of every document share, each read once, when
+    first needed (the LLM's word lists only with an LLM)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def answer_types(self) -> AnswerTypes:
+        return load_answer_types(self.settings.answer_types_path)
+
+    @cached_property
+    def messages(self) -> MessageBook:
+        return load_messages()
+
+    @cached_property
+    def opposites(self) -> Opposites:
+        from assistant.llm.consistency import Opposites
+
+        return Opposites.load(self.settings.opposites_path)
+
+    @cached_property
+    def confusables(self) -> Confusables:
+        from assistant.llm.facts import Confusables
+
+        return Confusables.load(self.settings.confusables_path)
+
+
 def _generative(
     settings: Settings,
+    reviewed: _Reviewed,
     document: Document,
     embedder: Embedder,
     offline: ExtractiveAnswerer,
@@ -119,18 +153,14 @@ def _generative(
     versions: Versions,
 ) -> Answerer:
     from assistant.llm import ChatClient, CitationVerifier, GenerativeAnswerer
-    from assistant.llm.consistency import Opposites
-    from assistant.llm.facts import Confusables
 
     llm = settings.llm
-    opposites = Opposites.load(settings.opposites_path)
-    confusables = Confusables.load(settings.confusables_path)
     verifier = CitationVerifier.from_settings(
-        document, embedder, llm, names, versions, opposites, confusables
+        document, embedder, llm, names, versions, reviewed.opposites, reviewed.confusables
     )
     client = ChatClient(llm, http_client=http_client)
     return GenerativeAnswerer(
-        llm, document, offline, verifier, load_messages(), client, versions=versions
+        llm, document, offline, verifier, reviewed.messages, client, versions=versions
     )
 
 
@@ -169,14 +199,17 @@ def build_assistant(
         document, enrichment=enrichment, versions=versions, rebuild=rebuild, progress=progress
     )
     names = KnownNames.of(document, settings.names_path)
+    reviewed = _Reviewed(settings)
     retriever, policy, offline, answerer = _parts(
-        settings, document, index, versions, names, embedder, llm_http_client
+        settings, reviewed, document, index, versions, names, embedder, llm_http_client
     )
     library = Library(settings.library_dir)
     kept: dict[LibraryEntry, Shelf] = {}  # a reload builds only the documents that are new
 
     def shelves() -> list[Shelf]:
-        return _library(settings, library, kept, client, embedder, llm_http_client, progress)
+        return _library(
+            settings, reviewed, library, kept, client, embedder, llm_http_client, progress
+        )
 
     watch = LibraryWatch(library.catalogue, shelves, every=LIBRARY_REFRESH_SECONDS)
     first_shelves = shelves()
@@ -208,6 +241,7 @@ _COGNATE = 6
 
 def _parts(
     settings: Settings,
+    reviewed: _Reviewed,
     document: Document,
     index: ParagraphIndex,
     versions: Versions,
@@ -236,14 +270,14 @@ def _parts(
         document,
         settings.abstain_min_dense,
         names,
-        load_answer_types(settings.answer_types_path),
+        reviewed.answer_types,
         instruction_margin=settings.abstain_instruction_margin,
         offtopic_margin=settings.abstain_offtopic_margin,
         unanswered_margin=settings.abstain_unanswered_margin,
     )
     offline = ExtractiveAnswerer(
         document,
-        load_messages(),
+        reviewed.messages,
         policy,
         max_paragraphs=settings.answer_max_paragraphs,
         margin=settings.answer_margin,
@@ -253,7 +287,7 @@ def _parts(
     answerer: Answerer = offline
     if settings.llm.enabled:
         answerer = _generative(
-            settings, document, embedder, offline, names, llm_http_client, versions
+            settings, reviewed, document, embedder, offline, names, llm_http_client, versions
         )
     return retriever, policy, offline, answerer
 
@@ -280,6 +314,7 @@ def _paragraph_index(
 
 def _library(
     settings: Settings,
+    reviewed: _Reviewed,
     library: Library,
     kept: dict[LibraryEntry, Shelf],
     client: Any,
@@ -302,7 +337,7 @@ def _library(
         versions = Versions(entry.language)
         names = KnownNames.of(document, cognate=_COGNATE)
         retriever, _, _, answerer = _parts(
-            settings, document, index, versions, names, embedder, llm_http_client
+            settings, reviewed, document, index, versions, names, embedder, llm_http_client
         )
         info = DocumentInfo.added_as(entry)
         shelves.append(Shelf(info, document, index, retriever, answerer, versions))
