@@ -12,8 +12,9 @@ answer score as high as real ones. So the policy also asks, in this order:
    even the best entry of the document far off (the threshold)?
 3. Does it ask about a number, or a name (in languages whose name forms are reviewed),
    that the document never mentions?
-4. Does it ask for an amount, a date, an attribution, a person or a country (reviewed cue
-   phrases for all 24 languages) that the best passage does not hold?
+4. Does it ask for an amount, a date, an attribution, a person, a country, what would have
+   been or what came after (reviewed cue phrases for all 24 languages, the types and their
+   patterns data) that the best passage does not hold?
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from assistant.retrieval import Ranking
 from assistant.text import KnownNames, fold, names, numbers
@@ -32,8 +33,6 @@ from index.document import Document
 
 __all__ = ["AbstentionPolicy", "AnswerTypes", "Refusal", "load_answer_types"]
 
-AnswerType = Literal["amount", "date", "attribution", "person", "country"]
-_TYPES: tuple[AnswerType, ...] = ("amount", "date", "attribution", "person", "country")
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "`": "'"})
 
 
@@ -57,35 +56,46 @@ class _Cues(BaseModel):
 
 
 class _AnswerTypeFile(BaseModel):
+    """The file: what holds each type's answer in a passage, per document language, and
+    each type's cues per question language; the types are the file's other tables."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    passage: dict[str, dict[AnswerType, str]]
-    amount: dict[str, _Cues]
-    date: dict[str, _Cues]
-    attribution: dict[str, _Cues]
-    person: dict[str, _Cues]
-    country: dict[str, _Cues]
+    passage: dict[str, dict[str, str]]
+    types: dict[str, dict[str, _Cues]]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _gather(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "types" not in data:
+            return {"passage": data.get("passage", {}), "types": {
+                k: v for k, v in data.items() if k != "passage"
+            }}  # fmt: skip
+        return data
 
 
 @dataclass(frozen=True)
 class AnswerTypes:
     """The answer type a question asks for, and whether a passage holds one."""
 
-    cues: dict[AnswerType, dict[str, re.Pattern[str]]] = field(default_factory=dict)
-    holds: dict[AnswerType, re.Pattern[str]] = field(default_factory=dict)
+    # type -> question language -> its cues, in the file's order (the first that matches)
+    cues: dict[str, dict[str, re.Pattern[str]]] = field(default_factory=dict)
+    holds: dict[str, re.Pattern[str]] = field(default_factory=dict)
 
-    def asked(self, question: str, language: str) -> AnswerType | None:
-        """The type ``question`` asks for, by the cues of its language (and English)."""
+    def asked(self, question: str, language: str) -> tuple[str, ...]:
+        """The types ``question`` asks for, by the cues of its language (and English), in
+        the file's order ('When is the next meeting?' asks for a date and a later event)."""
         text = fold(question).translate(_APOSTROPHES)
-        for kind in _TYPES:
-            by_language = self.cues.get(kind, {})
-            for code in dict.fromkeys((language, "en")):
-                pattern = by_language.get(code)
-                if pattern is not None and pattern.search(text):
-                    return kind
-        return None
+        return tuple(
+            kind
+            for kind, by_language in self.cues.items()
+            if any(
+                (pattern := by_language.get(code)) is not None and pattern.search(text)
+                for code in dict.fromkeys((language, "en"))
+            )
+        )
 
-    def held(self, kind: AnswerType, passage: str) -> bool:
+    def held(self, kind: str, passage: str) -> bool:
         """Whether ``passage`` holds an answer of ``kind`` (True when the type is unknown)."""
         pattern = self.holds.get(kind)
         return pattern is None or pattern.search(fold(passage)) is not None
@@ -125,15 +135,12 @@ def load_answer_types(path: Path | None, document_language: str = "nl") -> Answe
         }
     except (OSError, tomllib.TOMLDecodeError, ValueError, re.error) as error:
         raise ValueError(f"{path}: {error}") from error
-    tables = {
-        "amount": data.amount,
-        "date": data.date,
-        "attribution": data.attribution,
-        "person": data.person,
-        "country": data.country,
-    }
-    cues: dict[AnswerType, dict[str, re.Pattern[str]]] = {
-        kind: {code: _phrases(entry) for code, entry in tables[kind].items()} for kind in _TYPES
+    unheld = set(data.types) - set(holds)
+    if holds and unheld:  # a type the document's language says nothing about
+        raise ValueError(f"{path}: no [passage.{document_language}] pattern for {sorted(unheld)}")
+    cues = {
+        kind: {code: _phrases(entry) for code, entry in by_language.items()}
+        for kind, by_language in data.types.items()
     }
     return AnswerTypes(cues, holds)
 
@@ -186,12 +193,13 @@ class AbstentionPolicy:
         unknown = [n for n in names(question, language) if not self.known_names.knows(n)]
         if unknown:
             return f"asks about {', '.join(unknown)}, which the document never mentions"
-        kind = self.answer_types.asked(question, language)
         top = ranking.order[0] if ranking.paragraphs else None
-        passage = "" if top is None else self.document.paragraph(top).text
-        if kind and top is not None and not self.answer_types.held(kind, passage):
-            return f"asks for {_ARTICLE[kind]} {kind}, which §{top} does not state"
+        if top is None:
+            return None
+        passage = self.document.paragraph(top).text
+        for kind in self.answer_types.asked(question, language):
+            if not self.answer_types.held(kind, passage):
+                what = kind.replace("_", " ")
+                article = "an" if what[0] in "aeiou" else "a"
+                return f"asks for {article} {what}, which §{top} does not state"
         return None
-
-
-_ARTICLE = {"amount": "an", "date": "a", "attribution": "an", "person": "a", "country": "a"}

@@ -46,6 +46,15 @@ def types() -> AnswerTypes:
         ("Koliko je NotPetya stala gospodarstvo EU-a u eurima?", "hr", "amount"),
         # a word of 'europese' is no euro
         ("Wat zegt de Europese Unie over WannaCry?", "nl", None),
+        # what would have been, or what came after the text
+        ("Was wäre passiert, wenn die EU Sanktionen verhängt hätte?", "de", "counterfactual"),
+        (
+            "What would the EU have done if NotPetya had hit its institutions?",
+            "en",
+            "counterfactual",
+        ),
+        ("Would the EU use restrictive measures against such attacks?", "en", None),
+        ("Op welke datum is de volgende vergadering?", "nl", "date"),
         # states as the text speaks of them are no country asked for
         ("Which states does the EU call on to respect international law?", "en", None),
     ],
@@ -53,7 +62,7 @@ def types() -> AnswerTypes:
 def test_the_type_a_question_asks_for(
     types: AnswerTypes, question: str, language: str, kind: str | None
 ) -> None:
-    assert types.asked(question, language) == kind
+    assert types.asked(question, language)[:1] == ((kind,) if kind else ())
 
 
 def test_a_passage_holds_only_the_answer_types_it_states(types: AnswerTypes) -> None:
@@ -66,6 +75,10 @@ def test_a_passage_holds_only_the_answer_types_it_states(types: AnswerTypes) -> 
     assert not types.held("person", cover)  # a Council configuration, no minister named
     assert not types.held("country", condemnation)
     assert types.held("country", document.paragraph(3).text)  # 'derde staten'
+    assert not types.held("later_event", cover)  # its date is the document's own
+    assert not any(types.held("counterfactual", p.text) for p in document.paragraphs)
+    both = types.asked("Op welke datum is de volgende vergadering?", "nl")
+    assert both == ("date", "later_event")
 
 
 def test_a_bad_enrichment_line_names_its_file_and_line(tmp_path: Path) -> None:
@@ -109,3 +122,21 @@ def test_the_shipped_exemplars_cover_every_official_language() -> None:
     assert {e.lang for e in enrichment.offtopic} == set(EU_LANGUAGES)
     assert {e.lang for e in enrichment.unanswered} == set(EU_LANGUAGES)
     assert {q.paragraph for q in enrichment.questions} == {p.number for p in document.paragraphs}
+
+
+def test_answer_types_are_data_and_a_type_without_a_passage_pattern_is_refused(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "types.toml"
+    path.write_text(
+        "[passage.nl]\nweather = '''\\b(regen|zon)\\b'''\n\n"
+        '[weather.en]\ncues = ["what will the weather be"]\n',
+        "utf-8",
+    )
+    types = load_answer_types(path)
+    assert types.asked("What will the weather be like?", "en") == ("weather",)
+    assert not types.held("weather", "De EU veroordeelt WannaCry.")
+    assert types.held("weather", "Morgen regen.")
+    path.write_text(path.read_text("utf-8") + '\n[snow.en]\ncues = ["how much snow"]\n', "utf-8")
+    with pytest.raises(ValueError, match=r"types\.toml.*snow"):
+        load_answer_types(path)
