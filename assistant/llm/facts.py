@@ -156,7 +156,9 @@ class NamedFacts:
     def absent_names(self, claim: str, language: str, number: int) -> list[str]:
         """The document's names in ``claim`` that paragraph ``number`` does not mention, in
         any of its texts or any listed form ('the UN condemns ... [§4]')."""
-        texts = self._words.get(number, frozenset())
+        # The cover note (paragraph 0) names who speaks in every paragraph: 'the Council is
+        # concerned ... [§3]' where §3 says 'the EU'.
+        texts = self._words.get(number, frozenset()) | self._words.get(0, frozenset())
         absent = []
         for name in self._names_in(claim, language):
             known = [token for token in name if self._knows(token)]
