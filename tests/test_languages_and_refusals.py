@@ -131,8 +131,8 @@ def with_unanswered(
 @pytest.mark.parametrize(
     "question",
     [  # dev questions (dev-extra.jsonl) that no cue, name or number gives away
-        "Welche Personen wurden auf die EU-Sanktionsliste gesetzt?",
-        "Quel ministre présidait la session du Conseil ?",
+        "Qui a développé le logiciel NotPetya ?",
+        "Welche Rolle spielt künstliche Intelligenz in den Schlussfolgerungen?",
         "Hoeveel lidstaten waren bij de zitting aanwezig?",
     ],
 )
