@@ -217,6 +217,21 @@ def test_a_three_thousand_message_chat_is_refused_briefly(
     assert "(and 49 more)" in refused.json()["detail"]  # one line, not fifty
 
 
+def test_an_example_index_that_is_not_one_is_refused_briefly(http: httpx.Client) -> None:
+    # The examples' Dataset has no data model: Gradio would index its samples with whatever
+    # came ('x') and log a traceback.
+    config = http.get("/config", headers=_client()).json()
+    datasets = {c["id"] for c in config["components"] if c.get("type") == "dataset"}
+    event = next(d for d in config["dependencies"] if set(d["inputs"]) & datasets)
+    for value, why in (("x", "expected an integer"), (99, "no example 99")):
+        call = {"data": [value], "fn_index": event["id"], "session_hash": "examples1"}
+        refused = http.post("/gradio_api/queue/join", json=call, headers=_client())
+        assert refused.status_code == 422
+        assert why in refused.json()["detail"]
+    call = {"data": [0], "fn_index": event["id"], "session_hash": "examples2"}
+    assert http.post("/gradio_api/queue/join", json=call, headers=_client()).status_code == 200
+
+
 def test_a_stream_for_an_unknown_session_is_a_clean_404(
     http: httpx.Client, server: Deployment
 ) -> None:

@@ -151,13 +151,18 @@ class GradioQueueCheck:
                 raise HTTPException(
                     413, f"an input holds more than {self._max_items} items, a conversation's limit"
                 )
+            if value is None or getattr(block, "stateful", False):
+                continue
+            name = type(block).__name__
             model = getattr(block, "data_model", None)
-            if model is None or value is None or getattr(block, "stateful", False):
+            if model is None:
+                wrong = _primitive_mismatch(block, value)
+                if wrong:
+                    raise HTTPException(422, f"invalid input for the {name}: {wrong}")
                 continue
             try:
                 model.model_validate(value, context={"validate_meta": True})
             except ValidationError as error:
-                name = type(block).__name__
                 raise HTTPException(422, f"invalid input for the {name}: {_first(error)}") from None
 
     def _check_session(self, query: QueryParams) -> None:
@@ -184,6 +189,30 @@ class _QueueCall(BaseModel):
     data: list[Any] = Field(max_length=64)
     fn_index: int = Field(ge=0)
     session_hash: str = Field(pattern=_SESSION.pattern, max_length=64)
+
+
+_PRIMITIVES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+}
+
+
+def _primitive_mismatch(block: Any, value: Any) -> str:
+    """Why ``value`` is not what a component without a data model takes (its API type: an
+    example's index, a textbox's text), or '' when it is (or the type is not a primitive).
+    Gradio would otherwise fail on it with a traceback ('x' as the examples' index)."""
+    info = block.api_info() if hasattr(block, "api_info") else {}
+    kind = info.get("type") if isinstance(info, dict) else None
+    if kind not in _PRIMITIVES:
+        return ""
+    if not isinstance(value, _PRIMITIVES[kind]) or (kind != "boolean" and isinstance(value, bool)):
+        return f"expected {'an' if kind == 'integer' else 'a'} {kind}"
+    samples = getattr(block, "samples", None)
+    if isinstance(value, int) and isinstance(samples, list) and not 0 <= value < len(samples):
+        return f"no example {value} (there are {len(samples)})"
+    return ""
 
 
 def _first(error: ValidationError) -> str:
