@@ -120,10 +120,16 @@ class _Reviewed:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._answer_types: dict[str, AnswerTypes] = {}
 
-    @cached_property
-    def answer_types(self) -> AnswerTypes:
-        return load_answer_types(self.settings.answer_types_path)
+    def answer_types(self, language: str) -> AnswerTypes:
+        """The answer types, with what holds each answer in a passage of ``language`` (none
+        for a language the file has no patterns for: no question is refused by type)."""
+        if language not in self._answer_types:
+            self._answer_types[language] = load_answer_types(
+                self.settings.answer_types_path, language
+            )
+        return self._answer_types[language]
 
     @cached_property
     def messages(self) -> MessageBook:
@@ -270,7 +276,7 @@ def _parts(
         document,
         settings.abstain_min_dense,
         names,
-        reviewed.answer_types,
+        reviewed.answer_types(versions.original),
         instruction_margin=settings.abstain_instruction_margin,
         offtopic_margin=settings.abstain_offtopic_margin,
         unanswered_margin=settings.abstain_unanswered_margin,

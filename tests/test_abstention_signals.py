@@ -140,3 +140,15 @@ def test_answer_types_are_data_and_a_type_without_a_passage_pattern_is_refused(
     path.write_text(path.read_text("utf-8") + '\n[snow.en]\ncues = ["how much snow"]\n', "utf-8")
     with pytest.raises(ValueError, match=r"types\.toml.*snow"):
         load_answer_types(path)
+
+
+def test_each_document_language_gets_its_own_passage_patterns() -> None:
+    # A library document in English is not read with the Dutch patterns: with none for
+    # English, no question about it is refused by its type.
+    from assistant.compose import _Reviewed
+
+    reviewed = _Reviewed(SETTINGS)
+    english = "The EU condemns the attacks that Russia carried out."
+    assert not reviewed.answer_types("nl").held("country", english)
+    assert reviewed.answer_types("en").held("country", english)
+    assert reviewed.answer_types("nl") is reviewed.answer_types("nl")  # read once
