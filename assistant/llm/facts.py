@@ -181,7 +181,7 @@ class NamedFacts:
             token = match.group()
             capital = token[0].isupper() and len(token) > 1
             acronym = capital and token.replace("-", "").isupper()
-            camel = capital and not acronym and any(c.isupper() for c in token[1:])
+            camel = _is_camel(token)
             opening = bool(_OPENING.search(claim[: match.start()]))
             joined = last_end is not None and claim[last_end : match.start()].strip() in ("", "-")
             # German capitalises every noun, so there a capital makes a name only in camel
@@ -259,10 +259,13 @@ def counts(text: str, language: str, *, digits: bool = True) -> set[int]:
     return found
 
 
+def _is_camel(token: str) -> bool:
+    """A capital inside a word that is no acronym ('WannaCry', not 'UNGGE')."""
+    return token[:1].isupper() and any(c.isupper() for c in token[1:]) and not token.isupper()
+
+
 def _camel(name: list[str]) -> bool:
-    return any(
-        t[:1].isupper() and any(c.isupper() for c in t[1:]) and not t.isupper() for t in name
-    )
+    return any(_is_camel(t) for t in name)
 
 
 def _parts(token: str) -> list[str]:
